@@ -1,0 +1,108 @@
+"""Export the best checkpoint to ``{output_dir}/{model_name}.onnx|.tflite`` + model card."""
+
+from __future__ import annotations
+
+import copy
+import logging
+from pathlib import Path
+from typing import Any
+
+import torch
+from lightning.pytorch import Callback, LightningModule, Trainer
+
+from wakeforge.export.card import write_model_card
+from wakeforge.export.onnx import export_onnx
+from wakeforge.export.parity import check_parity, parity_inputs
+from wakeforge.utils.atomic import write_json_atomic
+
+log = logging.getLogger(__name__)
+
+
+class ExportCallback(Callback):
+    """Tracks validation metrics; at the end of fit exports the best checkpoint's head.
+
+    Args:
+        output_dir: folder for the model files (``{detection_dir}/{model_name}`` by default).
+        model_name: file stem.
+        tflite: also export TFLite (litert-torch).
+        parity_inputs: random windows used for the torch/ONNX/TFLite parity check.
+    """
+
+    def __init__(self, output_dir: str, model_name: str, tflite: bool = True, parity_inputs: int = 100) -> None:
+        self.output_dir = Path(output_dir)
+        self.model_name = model_name
+        self.tflite = tflite
+        self.n_parity = parity_inputs
+        self.history: list[dict[str, float]] = []
+        self.config: dict[str, Any] = {}
+        self.phrase: Any = None
+        self.result: dict[str, Any] = {}
+
+    def on_validation_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if trainer.sanity_checking:
+            return
+        row = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")}
+        if row:
+            row["step"] = int(trainer.global_step)
+            self.history.append(row)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"history": self.history}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.history = list(state_dict.get("history", []))
+
+    def best_entry(self) -> dict[str, float]:
+        if not self.history:
+            return {}
+        best = self.history[0]
+        for row in self.history[1:]:
+            if row.get("val/selection", -9) > best.get("val/selection", -9):
+                best = row
+        return best
+
+    def on_fit_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if not trainer.is_global_zero:
+            return
+        head = copy.deepcopy(pl_module.head).cpu().eval()
+        ckpt = getattr(trainer.checkpoint_callback, "best_model_path", "") if trainer.checkpoint_callback else ""
+        if ckpt and Path(ckpt).exists():
+            state = torch.load(ckpt, map_location="cpu", weights_only=False)["state_dict"]
+            head.load_state_dict({k[len("head.") :]: v for k, v in state.items() if k.startswith("head.")})
+            log.info("exporting best checkpoint %s", ckpt)
+        self.result = self.export(head, pl_module, checkpoint=ckpt)
+
+    def export(self, head: torch.nn.Module, pl_module: LightningModule, checkpoint: str = "") -> dict[str, Any]:
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        n_frames = getattr(head, "n_frames", 16)
+        onnx_path = export_onnx(head, self.output_dir / f"{self.model_name}.onnx", n_frames=n_frames)
+        tflite_path = None
+        if self.tflite:
+            from wakeforge.export.tflite import export_tflite
+
+            tflite_path = export_tflite(head, self.output_dir / f"{self.model_name}.tflite", n_frames=n_frames)
+        parity = check_parity(head, onnx_path, tflite_path, parity_inputs(self.n_parity, n_frames))
+        best = self.best_entry()
+        metrics = {k.removeprefix("val/"): v for k, v in best.items()}
+        threshold = float(pl_module.hparams.get("threshold", 0.5))
+        card = write_model_card(
+            self.output_dir / f"{self.model_name}.json",
+            model_name=self.model_name,
+            phrase=self.phrase,
+            files={"onnx": onnx_path, "tflite": tflite_path},
+            threshold=threshold,
+            metrics=metrics,
+            parity=parity,
+            config=self.config,
+            extra={"checkpoint": Path(checkpoint).name if checkpoint else None, "validation_history": self.history},
+        )
+        write_json_atomic(self.output_dir / "metrics.json", {"best": metrics, "history": self.history, "parity": parity})
+        log.info(
+            "exported %s (%s) | recall %.3f, FP/hour %.2f | parity %s",
+            onnx_path,
+            tflite_path.name if tflite_path else "no tflite",
+            metrics.get("recall", float("nan")),
+            metrics.get("fp_per_hour", float("nan")),
+            {k: f"{v:.1e}" for k, v in parity.items() if k != "n_inputs"},
+        )
+        return {"onnx": onnx_path, "tflite": tflite_path, "card": card, "metrics": metrics, "parity": parity}

@@ -1,0 +1,128 @@
+"""Hydra/OmegaConf glue shared by every entry point.
+
+* ``register_resolvers()`` adds ``${slug:...}`` (phrase -> model name).
+* ``compose_config()`` composes ``conf/train.yaml`` outside ``@hydra.main`` (tests, notebooks,
+  DVC), with the ``hydra`` node set so ``${hydra:runtime.output_dir}`` resolves.
+* ``validate_config()`` checks the values users most often get wrong before any work starts.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, ListConfig, OmegaConf
+
+from wakeforge.errors import ConfigError
+
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "conf"
+CONFIG_NAME = "train"
+
+
+def slugify(text: Any) -> str:
+    """Model name from a phrase: lower case, ASCII, words joined by ``_``.
+
+    Example:
+        >>> slugify("Hey, Jarvis!")
+        'hey_jarvis'
+        >>> slugify(["ok nabu", "hey nabu"])
+        'ok_nabu'
+    """
+    if isinstance(text, (list, tuple, ListConfig)):
+        text = text[0] if len(text) else ""
+    norm = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "_", norm.lower()).strip("_")
+    return slug or "wakeword"
+
+
+def register_resolvers() -> None:
+    if not OmegaConf.has_resolver("slug"):
+        OmegaConf.register_new_resolver("slug", slugify)
+
+
+register_resolvers()
+
+
+def phrases(cfg: DictConfig) -> list[str]:
+    """``data.phrase`` as a list of phrases (it may be a string or a list)."""
+    value = cfg.data.phrase
+    if isinstance(value, (list, ListConfig)):
+        return [str(v) for v in value]
+    return [str(value)]
+
+
+def validate_config(cfg: DictConfig) -> None:
+    """Fail fast, with one line naming the fix, on values that would break a long run."""
+    items = phrases(cfg)
+    if not items or any(not p.strip() for p in items):
+        raise ConfigError('data.phrase is empty; pass a phrase, e.g. data.phrase="hey jarvis"')
+    for p in items:
+        if not re.search(r"[A-Za-z]", p):
+            raise ConfigError(
+                f"data.phrase {p!r} has no letters to speak; use words, e.g. data.phrase=\"hey jarvis\""
+            )
+        if len(p.split()) > 8 or len(p) > 80:
+            raise ConfigError(
+                f"data.phrase {p!r} is too long for a 1.3 s wake word window; use at most ~4 words"
+            )
+    for key in ("n_samples", "n_samples_val", "n_negative", "n_negative_val"):
+        val = cfg.data.get(key)
+        if val is None or int(val) < 1:
+            raise ConfigError(f"data.{key} must be a positive integer, got {val!r}")
+    bnpc = cfg.data.get("batch_n_per_class") or {}
+    if not bnpc or any(int(v) < 0 for v in bnpc.values()) or sum(int(v) for v in bnpc.values()) == 0:
+        raise ConfigError("data.batch_n_per_class needs at least one class with a positive count")
+    if "positive" not in bnpc or int(bnpc["positive"]) < 1:
+        raise ConfigError("data.batch_n_per_class.positive must be >= 1 (each batch needs positives)")
+
+
+def compose_config(
+    overrides: list[str] | None = None,
+    output_dir: str | os.PathLike[str] | None = None,
+    config_name: str = CONFIG_NAME,
+) -> DictConfig:
+    """Compose the config outside ``@hydra.main`` (tests, scripts).
+
+    The ``hydra`` node is kept and registered, so interpolations such as
+    ``${hydra:runtime.output_dir}`` resolve to ``output_dir``.
+    """
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.hydra_config import HydraConfig
+
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        cfg = compose(config_name=config_name, overrides=list(overrides or []), return_hydra_config=True)
+    out = str(Path(output_dir or os.getcwd()).resolve())
+    with open_struct(cfg):
+        cfg.hydra.runtime.output_dir = out
+        cfg.hydra.job.num = 0
+    HydraConfig.instance().set_config(cfg)
+    return cfg
+
+
+class open_struct:  # noqa: N801 - context manager named like omegaconf.open_dict
+    """Temporarily allow adding keys (``open_dict``) and writing read-only nodes."""
+
+    def __init__(self, cfg: DictConfig) -> None:
+        self.cfg = cfg
+
+    def __enter__(self) -> DictConfig:
+        self._struct = OmegaConf.is_struct(self.cfg)
+        self._ro = OmegaConf.is_readonly(self.cfg)
+        OmegaConf.set_struct(self.cfg, False)
+        OmegaConf.set_readonly(self.cfg, False)
+        return self.cfg
+
+    def __exit__(self, *exc: object) -> None:
+        OmegaConf.set_readonly(self.cfg, self._ro)
+        OmegaConf.set_struct(self.cfg, self._struct)
+
+
+def resolve_path(value: str | os.PathLike[str]) -> Path:
+    """Resolve a config path against the directory the command was started from."""
+    p = Path(os.path.expanduser(str(value)))
+    return p if p.is_absolute() else (Path.cwd() / p).resolve()

@@ -1,0 +1,1 @@
+"""Data: feature sources, the training DataModule and background extraction."""

@@ -1,0 +1,1 @@
+"""Classifier heads (plain nn.Modules) and the LightningModule that trains them."""

@@ -1,0 +1,194 @@
+"""LightningModule that trains an openWakeWord head on ``[B, 16, 96]`` feature windows.
+
+Loss: binary cross-entropy with a negative-class weight that ramps linearly from 1 to
+``max_negative_weight`` (openWakeWord's recipe) and doubles after each validation whose
+false accepts per hour exceed ``target_false_positives_per_hour``. Like openWakeWord, only
+"hard" examples contribute: negatives scoring >= 0.001 and positives scoring < 0.999.
+
+Validation batches carry a group id per window (see ``wakeforge.data.datamodule``):
+``0`` held-out positive clips, ``1`` held-out negative clips, ``2`` a continuous negative
+stream of 80 ms windows (openWakeWord's ``validation_set_features.npy``). Metrics:
+
+* ``val/recall``: share of positive clips scoring >= threshold.
+* ``val/fp_per_hour``: event-level false accepts per hour (activations separated by a
+  refractory period) on the stream when given; otherwise every held-out negative clip that
+  scores >= threshold is one false accept and each clip counts ``clip_duration_s`` of audio.
+* ``val/fp_per_hour_frames``: openWakeWord's frame-level figure (every window >= threshold).
+* ``val/accuracy``: balanced accuracy over positive and negative clips.
+* ``val/selection``: recall when FP/hour <= target, else ``-1 - fp/(fp + target)`` so any
+  checkpoint meeting the target beats every one that does not (used to pick the best).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from lightning.pytorch import LightningModule
+from torch import nn
+
+GROUP_POSITIVE, GROUP_NEGATIVE, GROUP_STREAM = 0, 1, 2
+
+
+class WakeWordLitModule(LightningModule):
+    def __init__(
+        self,
+        head: nn.Module,
+        model_type: str = "dnn",
+        learning_rate: float = 1e-3,
+        weight_decay: float = 1e-2,
+        warmup_fraction: float = 0.1,
+        max_negative_weight: float = 1500.0,
+        negative_weight_ramp_fraction: float = 0.5,
+        target_false_positives_per_hour: float = 0.2,
+        threshold: float = 0.5,
+        refractory_s: float = 2.0,
+        clip_duration_s: float = 2.0,
+        stream_frame_s: float = 0.08,
+        hard_example_mining: bool = True,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters(ignore=["head"])
+        self.head = head
+        # Doubles while validation FP/hour is above target; a buffer so it survives resume.
+        self.register_buffer("fp_boost", torch.tensor(1.0))
+        self._val: dict[str, list[torch.Tensor]] = {"scores": [], "groups": []}
+        self.loss_fn = nn.BCELoss(reduction="none")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(x)
+
+    # --- training -------------------------------------------------------------------------
+    def negative_weight(self) -> float:
+        hp = self.hparams
+        total = max(1, int(self.trainer.max_steps) if self._trainer is not None else 1)
+        ramp = max(1.0, hp.negative_weight_ramp_fraction * total)
+        frac = min(1.0, self.global_step / ramp)
+        return float((1.0 + (hp.max_negative_weight - 1.0) * frac) * float(self.fp_boost))
+
+    def training_step(self, batch: tuple[torch.Tensor, ...], batch_idx: int) -> torch.Tensor:
+        x, y = batch[0], batch[1]
+        x = x.float()
+        y = y.float().view(-1)
+        p = self.head(x).view(-1).clamp(1e-7, 1 - 1e-7)
+        w_neg = self.negative_weight()
+        weights = torch.where(y > 0.5, torch.ones_like(y), torch.full_like(y, w_neg))
+        if len(batch) > 2:  # per-example penalty weights from the data sources
+            weights = weights * batch[2].float().view(-1)
+        losses = self.loss_fn(p, y) * weights
+        if self.hparams.hard_example_mining:
+            with torch.no_grad():
+                hard = ((y > 0.5) & (p < 0.999)) | ((y <= 0.5) & (p >= 0.001))
+            loss = (losses * hard).sum() / (weights * hard).sum().clamp_min(1.0)
+        else:
+            loss = losses.sum() / weights.sum().clamp_min(1.0)
+        self.log("train/loss", loss, prog_bar=True, on_step=True, on_epoch=False, batch_size=len(y))
+        self.log("train/negative_weight", w_neg, on_step=True, on_epoch=False, batch_size=len(y))
+        return loss
+
+    # --- validation -----------------------------------------------------------------------
+    def on_validation_epoch_start(self) -> None:
+        self._val = {"scores": [], "groups": []}
+
+    def validation_step(self, batch: tuple[torch.Tensor, ...], batch_idx: int) -> None:
+        x, groups = batch[0], batch[-1]
+        scores = self.head(x.float()).view(-1)
+        self._val["scores"].append(scores.detach().float().cpu())
+        self._val["groups"].append(groups.detach().view(-1).cpu())
+
+    def on_validation_epoch_end(self) -> None:
+        if not self._val["scores"]:
+            return
+        scores = torch.cat(self._val["scores"])
+        groups = torch.cat(self._val["groups"])
+        if self.trainer.world_size > 1:  # gather across DDP ranks (order within groups kept per rank)
+            scores = self.all_gather(scores).reshape(-1).cpu()
+            groups = self.all_gather(groups).reshape(-1).cpu()
+        metrics = validation_metrics(
+            scores.numpy(),
+            groups.numpy(),
+            threshold=self.hparams.threshold,
+            target_fp_per_hour=self.hparams.target_false_positives_per_hour,
+            refractory_s=self.hparams.refractory_s,
+            clip_duration_s=self.hparams.clip_duration_s,
+            stream_frame_s=self.hparams.stream_frame_s,
+        )
+        for k, v in metrics.items():
+            self.log(f"val/{k}", float(v), prog_bar=k in ("recall", "fp_per_hour"), sync_dist=False)
+        if metrics["fp_per_hour"] > self.hparams.target_false_positives_per_hour and not self.trainer.sanity_checking:
+            self.fp_boost.mul_(2.0).clamp_(max=1024.0)
+        self.log("train/fp_boost", float(self.fp_boost))
+
+    # --- optimisation ---------------------------------------------------------------------
+    def configure_optimizers(self) -> dict[str, Any]:
+        hp = self.hparams
+        opt = torch.optim.AdamW(self.parameters(), lr=hp.learning_rate, weight_decay=hp.weight_decay)
+        total = max(1, int(self.trainer.max_steps) if self.trainer.max_steps and self.trainer.max_steps > 0 else 1000)
+        warm = max(1, int(hp.warmup_fraction * total))
+
+        def lr_lambda(step: int) -> float:
+            if step < warm:
+                return (step + 1) / warm
+            progress = min(1.0, (step - warm) / max(1, total - warm))
+            return 0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda)
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+
+
+def validation_metrics(
+    scores: Any,
+    groups: Any,
+    *,
+    threshold: float,
+    target_fp_per_hour: float,
+    refractory_s: float,
+    clip_duration_s: float,
+    stream_frame_s: float = 0.08,
+) -> dict[str, float]:
+    """Recall, FP/hour (event and frame level), balanced accuracy and the selection score.
+
+    Example:
+        >>> import numpy as np
+        >>> s = np.array([0.9, 0.2, 0.1, 0.7] + [0.0] * 10 + [0.9] * 10 + [0.0] * 20)
+        >>> g = np.array([0, 0, 1, 1] + [2] * 40)
+        >>> m = validation_metrics(s, g, threshold=0.5, target_fp_per_hour=1.0,
+        ...                        refractory_s=2.0, clip_duration_s=2.0)
+        >>> m["recall"], m["fp_per_hour"] > 0
+        (0.5, True)
+    """
+    import numpy as np
+
+    from wakeforge.eval.metrics import count_activations
+
+    scores = np.asarray(scores, dtype=np.float64)
+    groups = np.asarray(groups)
+    pos = scores[groups == GROUP_POSITIVE]
+    neg = scores[groups == GROUP_NEGATIVE]
+    stream = scores[groups == GROUP_STREAM]
+    recall = float((pos >= threshold).mean()) if pos.size else 0.0
+    tnr = float((neg < threshold).mean()) if neg.size else 1.0
+    if stream.size:
+        hours = stream.size * stream_frame_s / 3600.0
+        refractory_frames = max(1, int(round(refractory_s / stream_frame_s)))
+        events = count_activations(stream, threshold, refractory_frames)
+        frames = int((stream >= threshold).sum())
+    else:
+        hours = max(neg.size, 1) * clip_duration_s / 3600.0
+        events = int((neg >= threshold).sum())
+        frames = events
+    fp = events / hours
+    if fp <= target_fp_per_hour:
+        selection = recall
+    else:
+        selection = -1.0 - fp / (fp + max(target_fp_per_hour, 1e-9))
+    return {
+        "recall": recall,
+        "fp_per_hour": float(fp),
+        "fp_per_hour_frames": float(frames / hours),
+        "false_accepts": float(events),
+        "negative_hours": float(hours),
+        "accuracy": 0.5 * (recall + tnr),
+        "selection": float(selection),
+    }

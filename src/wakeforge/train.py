@@ -1,0 +1,38 @@
+"""Train a wake word model: ``python -m wakeforge.train [overrides]``.
+
+Runs the stages listed in ``stages`` (default: generate -> augment -> train). Finished work is
+skipped, so rerunning the same command resumes where it stopped. Examples::
+
+    python -m wakeforge.train                                  # "hey jarvis", embedded defaults
+    python -m wakeforge.train data.phrase="ok nabu" model=rnn
+    python -m wakeforge.train experiment=smoke                 # tiny end-to-end run
+    python -m wakeforge.train stages=[train] trainer.max_steps=5000
+    python -m wakeforge.train -m experiment=smoke model.layer_size=16,32   # sweep
+    python -m wakeforge.train --cfg job                        # print the composed config
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import hydra
+from omegaconf import DictConfig
+
+from wakeforge.config import register_resolvers
+from wakeforge.errors import cli_errors
+
+register_resolvers()
+
+
+@hydra.main(config_path="../../conf", config_name="train", version_base="1.3")
+def main(cfg: DictConfig) -> float | None:
+    with cli_errors():
+        from wakeforge.pipeline import run_pipeline
+
+        result: dict[str, Any] = run_pipeline(cfg)
+        return result.get("selection")
+    return None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,157 @@
+"""Stage 3: fit the head with Lightning, resume from the last checkpoint, export the best one."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from wakeforge.config import phrases, resolve_path
+from wakeforge.errors import WakeforgeError
+
+log = logging.getLogger(__name__)
+
+#: Config sections that define what a checkpoint means; a change starts a fresh run.
+RUN_KEYS = ("model", "data.batch_n_per_class", "data.feature_data_files", "data.stream", "seed", "trainer.max_steps")
+
+
+def run_fingerprint(cfg: DictConfig) -> str:
+    parts = {k: OmegaConf.to_container(OmegaConf.select(cfg, k), resolve=True) if OmegaConf.is_config(OmegaConf.select(cfg, k)) else OmegaConf.select(cfg, k) for k in RUN_KEYS}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:10]
+
+
+def _quiet_lightning_duplicates() -> None:
+    # Under Hydra, Lightning's INFO lines print twice (its own handler + Hydra's root handler).
+    for name in ("lightning.pytorch", "lightning.fabric", "pytorch_lightning"):
+        lg = logging.getLogger(name)
+        for h in list(lg.handlers):
+            lg.removeHandler(h)
+        lg.propagate = True
+
+
+def _is_multirun() -> bool:
+    try:
+        from hydra.core.hydra_config import HydraConfig
+        from hydra.types import RunMode
+
+        return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+    except Exception:
+        return False
+
+
+def _hydra_output_dir() -> Path:
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        return Path(HydraConfig.get().runtime.output_dir)
+    except Exception:
+        return Path.cwd()
+
+
+def build_datamodule(cfg: DictConfig) -> Any:
+    data = cfg.data
+    fdf = {k: str(resolve_path(v)) for k, v in (data.get("feature_data_files") or {}).items()}
+    fp = data.get("false_positive_validation_data_path")
+    if data.get("stream"):
+        from wakeforge.data.streaming import StreamingDataModule
+
+        return StreamingDataModule.from_config(cfg)
+    from wakeforge.data.datamodule import WakeWordDataModule
+
+    return WakeWordDataModule(
+        work_dir=resolve_path(cfg.work_dir),
+        batch_n_per_class=dict(data.batch_n_per_class),
+        feature_data_files=fdf,
+        false_positive_validation_data_path=str(resolve_path(fp)) if fp else None,
+        penalty_weights=dict(data.get("penalty_weights") or {}),
+        seed=int(cfg.seed),
+        num_workers=int(data.get("loader_workers", 0)),
+    )
+
+
+def run_training(cfg: DictConfig) -> dict[str, Any]:
+    """Train, export and return ``{"selection", "metrics", "onnx", "tflite", ...}``."""
+    import hydra
+    import lightning.pytorch as pl
+    import torch
+
+    from wakeforge.callbacks.export import ExportCallback
+
+    _quiet_lightning_duplicates()
+    pl.seed_everything(int(cfg.seed), workers=True, verbose=False)
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+
+    work_dir = resolve_path(cfg.work_dir)
+    fingerprint = run_fingerprint(cfg)
+    ckpt_dir = work_dir / "checkpoints" / fingerprint
+    export_dir = _hydra_output_dir() if _is_multirun() else work_dir
+
+    datamodule = build_datamodule(cfg)
+    model = hydra.utils.instantiate(cfg.model, clip_duration_s=float(cfg.data.clip_duration_s), _convert_="partial")
+
+    callbacks: list[Any] = []
+    for name, cb_cfg in (cfg.get("callbacks") or {}).items():
+        if cb_cfg is None or "_target_" not in cb_cfg:
+            continue
+        if name == "model_checkpoint":
+            cb = hydra.utils.instantiate(cb_cfg, dirpath=str(ckpt_dir))
+        elif name == "export":
+            cb = hydra.utils.instantiate(cb_cfg, output_dir=str(export_dir))
+        else:
+            cb = hydra.utils.instantiate(cb_cfg)
+        if isinstance(cb, ExportCallback):
+            cb.config = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
+            cb.config.pop("hydra", None)  # type: ignore[union-attr]
+            cb.phrase = phrases(cfg) if len(phrases(cfg)) > 1 else phrases(cfg)[0]
+        callbacks.append(cb)
+
+    loggers = []
+    for _name, lg_cfg in (cfg.get("logger") or {}).items():
+        if lg_cfg is not None and "_target_" in lg_cfg:
+            loggers.append(hydra.utils.instantiate(lg_cfg))
+
+    trainer_kwargs: dict[str, Any] = {}
+    accel = str(cfg.trainer.get("accelerator", "auto"))
+    if accel in ("gpu", "cuda") and not torch.cuda.is_available():
+        log.warning("trainer.accelerator=%s but no CUDA device is available: training on the CPU", accel)
+        trainer_kwargs["accelerator"] = "cpu"
+        if str(cfg.trainer.get("strategy", "")).startswith("ddp"):
+            trainer_kwargs["strategy"] = "ddp"
+    trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False, **trainer_kwargs)
+
+    ckpt_path = None
+    last = ckpt_dir / "last.ckpt"
+    if cfg.get("resume", True) and last.exists():
+        ckpt_path = str(last)
+        log.info("resuming from %s", last)
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
+
+    exporter = next((c for c in callbacks if isinstance(c, ExportCallback)), None)
+    out: dict[str, Any] = {"checkpoint_dir": str(ckpt_dir)}
+    if exporter is not None and exporter.result:
+        res = exporter.result
+        out.update({"onnx": str(res["onnx"]), "tflite": str(res["tflite"]) if res["tflite"] else None, "metrics": res["metrics"]})
+        out["selection"] = float(res["metrics"].get("selection", float("nan")))
+    else:
+        sel = trainer.callback_metrics.get("val/selection")
+        out["selection"] = float(sel) if sel is not None else None
+    for lg in loggers:
+        fin = getattr(lg, "finalize", None)
+        if fin:
+            fin("success")
+    try:
+        import wandb
+
+        if wandb.run is not None:
+            wandb.finish()
+    except Exception:  # wandb optional at run time
+        pass
+    if not out.get("onnx") and exporter is not None and trainer.is_global_zero:
+        raise WakeforgeError("training finished but no model was exported; check the log above")
+    return out

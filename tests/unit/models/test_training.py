@@ -1,0 +1,92 @@
+"""Stage 3 end to end on real openWakeWord features of two clearly different sound classes."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from tests.conftest import SR, noise_clip, tone_burst_clip
+from wakeforge.config import compose_config
+from wakeforge.data.layout import feature_file
+
+
+@pytest.fixture(scope="module")
+def feature_work_dir(tmp_path_factory):
+    from wakeforge.features.onnx_extractor import OnnxFeatureExtractor
+
+    work = tmp_path_factory.mktemp("work") / "tones"
+    rng = np.random.default_rng(1)
+    ext = OnnxFeatureExtractor()
+    sets = {
+        ("positive", "train"): [tone_burst_clip(rng) for _ in range(48)],
+        ("positive", "test"): [tone_burst_clip(rng) for _ in range(20)],
+        ("adversarial_negative", "train"): [noise_clip(rng) for _ in range(48)],
+        ("adversarial_negative", "test"): [noise_clip(rng) for _ in range(20)],
+        ("background", "train"): [noise_clip(rng) for _ in range(16)],
+    }
+    for (cls, split), clips in sets.items():
+        feats = ext.embed_clips(np.stack(clips))[:, -16:]
+        path = feature_file(work, cls, split)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.save(path, feats.astype(np.float32))
+    return work, sets
+
+
+def test_train_tones_vs_noise_exports_and_scores(feature_work_dir, tmp_path):
+    from wakeforge.pipeline import run_pipeline
+
+    work, sets = feature_work_dir
+    cfg = compose_config(
+        [
+            "stages=[train]",
+            f"work_dir={work}",
+            "logger=csv",
+            "trainer.max_steps=120",
+            "trainer.val_check_interval=60",
+            "trainer.enable_progress_bar=false",
+            "model.head.layer_size=16",
+            "model.max_negative_weight=5",
+            "data.batch_n_per_class={positive: 16, adversarial_negative: 16, background: 8}",
+            "data.n_samples=48",
+        ],
+        output_dir=tmp_path,
+    )
+    result = run_pipeline(cfg)
+    m = result["metrics"]
+    assert m["recall"] >= 0.95, m
+    assert m["false_accepts"] == 0, m
+
+    onnx_path = work / "hey_jarvis.onnx"
+    tflite_path = work / "hey_jarvis.tflite"
+    assert onnx_path.stat().st_size > 1000 and tflite_path.stat().st_size > 1000
+    card = json.loads((work / "hey_jarvis.json").read_text())
+    parity = card["parity_max_abs_diff"]
+    assert parity["onnx_vs_torch"] <= 1e-4 and parity["tflite_vs_torch"] <= 1e-4 and parity["tflite_vs_onnx"] <= 1e-4
+    assert card["files"]["onnx"]["path"] == "hey_jarvis.onnx"
+
+    # The exported ONNX loads in openWakeWord itself and separates the classes on streamed audio.
+    import openwakeword
+    from wakeforge.features.assets import feature_model_paths
+
+    paths = feature_model_paths()
+    oww = openwakeword.Model(
+        wakeword_models=[str(onnx_path)],
+        inference_framework="onnx",
+        melspec_model_path=str(paths.melspec_onnx),
+        embedding_model_path=str(paths.embedding_onnx),
+    )
+
+    def max_score(clip: np.ndarray) -> float:
+        oww.reset()
+        rng = np.random.default_rng(0)
+        pad = rng.normal(0, 0.02, SR).astype(np.float32)
+        audio = (np.clip(np.concatenate([pad, clip, pad[: SR // 4]]), -1, 1) * 32767).astype(np.int16)
+        scores = [oww.predict(audio[i : i + 1280])["hey_jarvis"] for i in range(0, len(audio) - 1279, 1280)]
+        return float(max(scores))
+
+    pos = [max_score(c) for c in sets[("positive", "test")][:6]]
+    neg = [max_score(c) for c in sets[("adversarial_negative", "test")][:6]]
+    assert min(pos) >= 0.5, pos
+    assert max(neg) < 0.5, neg
