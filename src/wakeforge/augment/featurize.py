@@ -1,0 +1,137 @@
+"""Clips -> placed windows -> augmented audio -> openWakeWord features, in batches on a device.
+
+One code path for both modes of stage 2: ``python -m wakeforge.augment`` (precompute to
+``.npy``) and ``data.stream=true`` (the DataModule featurises fresh augmentations every batch).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from wakeforge.audio.io import list_audio_files, load_audio
+from wakeforge.errors import AudioError, WakeforgeError
+
+log = logging.getLogger(__name__)
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """``auto`` -> CUDA when available, else CPU; ``cuda`` without a GPU warns and uses the CPU."""
+    name = str(name or "auto")
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        log.warning("device=%s requested but no CUDA device is available: using the CPU", name)
+        return torch.device("cpu")
+    return torch.device(name)
+
+
+def load_clip_folder(folder: str | Path, what: str = "clips") -> tuple[list[np.ndarray], list[str]]:
+    """All readable clips of a folder as 16 kHz float32 arrays (bad files skipped and counted)."""
+    folder = Path(folder)
+    files = list_audio_files(folder) if folder.is_dir() else []
+    clips, names, bad = [], [], []
+    for f in files:
+        try:
+            clips.append(load_audio(f))
+            names.append(f.name)
+        except AudioError as exc:
+            bad.append(str(exc))
+    if bad:
+        log.warning("%s: skipped %d unreadable file(s), e.g. %s", folder, len(bad), bad[0])
+    if not clips:
+        raise WakeforgeError(
+            f"no {what} in {folder}; run `python -m wakeforge.generate` (or the full `python -m wakeforge.train`) first"
+        )
+    return clips, names
+
+
+def seeded_generator(*parts: int) -> torch.Generator:
+    """A CPU generator whose seed depends only on ``parts`` (e.g. seed, class, split, row)."""
+    seq = np.random.SeedSequence([int(p) & 0xFFFFFFFF for p in parts])
+    g = torch.Generator()
+    g.manual_seed(int(seq.generate_state(1, dtype=np.uint64)[0] & 0x7FFFFFFFFFFFFFFF))
+    return g
+
+
+class ClipFeaturizer:
+    """Turn clips into ``[B, n_frames, 96]`` feature windows.
+
+    Args:
+        augmenter: :class:`~wakeforge.augment.pipeline.Augmenter` on ``device``.
+        extractor: :class:`~wakeforge.features.torch_extractor.TorchFeatureExtractor` on ``device``.
+        length_samples: window length (2 s = 32000 samples gives exactly 16 frames).
+        n_frames: frames kept, counted back from the window end (the head's input).
+        end_jitter_s / pad_dbfs: placement settings from the augmentation config.
+    """
+
+    def __init__(
+        self,
+        augmenter: torch.nn.Module,
+        extractor: torch.nn.Module,
+        length_samples: int,
+        n_frames: int = 16,
+        end_jitter_s: Sequence[float] = (0.0, 0.2),
+        pad_dbfs: Sequence[float] = (-60.0, -40.0),
+        device: torch.device | str = "cpu",
+    ) -> None:
+        self.augmenter = augmenter
+        self.extractor = extractor
+        self.length = int(length_samples)
+        self.n_frames = int(n_frames)
+        self.end_jitter_s = (float(end_jitter_s[0]), float(end_jitter_s[1]))
+        self.pad_dbfs = (float(pad_dbfs[0]), float(pad_dbfs[1]))
+        self.device = torch.device(device)
+        bank = getattr(augmenter, "background_bank", None)
+        # Placement runs on the CPU with a CPU generator; keep a CPU copy of the padding bank.
+        self._pad_bank = bank.detach().cpu() if bank is not None and bank.numel() > 1 else None
+
+    def windows(self, clips: Sequence[np.ndarray], mode: str, generator: torch.Generator) -> Tensor:
+        from wakeforge.augment.placement import place_clips
+
+        return place_clips(
+            clips, self.length, mode=mode, end_jitter_s=self.end_jitter_s, background=self._pad_bank,
+            rng=generator, pad_dbfs=self.pad_dbfs,
+        )
+
+    def background_windows(self, batch: int, generator: torch.Generator, level_dbfs: Sequence[float] = (-45.0, -12.0)) -> Tensor:
+        """Speech-free windows: random crops of the background bank at random levels."""
+        if self._pad_bank is None:
+            raise WakeforgeError("no background bank to draw background windows from; set augmentation.background_paths")
+        bank = self._pad_bank
+        n, L = bank.shape
+        idx = torch.randint(0, n, (batch,), generator=generator)
+        out = torch.empty(batch, self.length)
+        for i, j in enumerate(idx.tolist()):
+            if L >= self.length:
+                s = int(torch.randint(0, L - self.length + 1, (), generator=generator))
+                seg = bank[j, s : s + self.length]
+            else:
+                seg = bank[j].repeat(self.length // L + 1)[: self.length]
+            rms = seg.pow(2).mean().sqrt().clamp_min(1e-6)
+            lo, hi = float(level_dbfs[0]), float(level_dbfs[1])
+            db = lo + (hi - lo) * float(torch.rand((), generator=generator))
+            out[i] = seg / rms * (10 ** (db / 20))
+        peak = out.abs().amax(dim=-1, keepdim=True)
+        return torch.where(peak > 1.0, out / peak.clamp(min=1.0), out)
+
+    @torch.no_grad()
+    def features(self, windows: Tensor, generator: torch.Generator, augment: bool = True) -> Tensor:
+        """Augment (optionally) and featurise ``[B, T]`` windows -> ``[B, n_frames, 96]``."""
+        x = windows.to(self.device, non_blocking=True)
+        if augment:
+            x = self.augmenter(x, generator=generator)
+        feats = self.extractor(x)
+        if feats.shape[1] < self.n_frames:
+            raise WakeforgeError(
+                f"windows of {self.length} samples give {feats.shape[1]} frames < {self.n_frames}; raise data.clip_duration_s"
+            )
+        return feats[:, -self.n_frames :]
+
+    def __call__(self, clips: Sequence[np.ndarray], mode: str, generator: torch.Generator, augment: bool = True) -> Tensor:
+        return self.features(self.windows(clips, mode, generator), generator, augment)

@@ -1,0 +1,165 @@
+"""Stage 2: augment stage 1's clips and precompute openWakeWord features to ``.npy``.
+
+Writes ``{work_dir}/features/{class}_features_{split}.npy`` (``[N, 16, 96]`` float32) for
+``positive`` (phrase placed at the window end), ``adversarial_negative`` (stage 1's negative
+speech at random offsets) and ``background`` (speech-free background windows). Each file is
+filled in blocks through :class:`~wakeforge.features.store.FeatureWriter`: a killed run resumes
+with the missing blocks, and block ``k`` is always made from the generator seeded with
+``(seed, class, split, k)``, so a resumed file equals an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from omegaconf import DictConfig, OmegaConf
+
+from wakeforge.audio.constants import SAMPLE_RATE_HZ
+from wakeforge.config import resolve_path
+from wakeforge.data.layout import clips_dir, feature_file, features_dir
+from wakeforge.utils.atomic import write_json_atomic
+
+log = logging.getLogger(__name__)
+
+CLASS_IDS = {"positive": 1, "adversarial_negative": 2, "background": 3}
+SPLIT_IDS = {"train": 1, "test": 2}
+
+
+def build_featurizer(cfg: DictConfig, extra_clips: list[Any] | None = None) -> Any:
+    """Augmenter + torch feature extractor on ``cfg.device`` as one :class:`ClipFeaturizer`."""
+    from wakeforge.augment.featurize import ClipFeaturizer, pick_device
+    from wakeforge.augment.pipeline import AugmentationConfig, build_augmenter
+    from wakeforge.features.assets import feature_model_paths
+    from wakeforge.features.torch_extractor import TorchFeatureExtractor
+
+    device = pick_device(str(cfg.get("device", "auto")))
+    aug_cfg = AugmentationConfig.from_config(cfg.augmentation)
+    aug_cfg = _resolve_aug_paths(aug_cfg)
+    augmenter = build_augmenter(
+        aug_cfg, cache_dir=resolve_path(cfg.paths.cache_dir), seed=int(cfg.seed), extra_clips=extra_clips, device=device
+    )
+    extractor = TorchFeatureExtractor(feature_model_paths(resolve_path(cfg.features.cache_dir))).to(device)
+    length = int(round(float(cfg.data.clip_duration_s) * SAMPLE_RATE_HZ))
+    return ClipFeaturizer(
+        augmenter, extractor, length, n_frames=int(cfg.features.n_frames),
+        end_jitter_s=aug_cfg.end_jitter_s, pad_dbfs=aug_cfg.pad_dbfs, device=device,
+    )
+
+
+def _resolve_aug_paths(aug_cfg: Any) -> Any:
+    import dataclasses
+
+    return dataclasses.replace(
+        aug_cfg,
+        rir_paths=[str(resolve_path(p)) for p in aug_cfg.rir_paths],
+        background_paths=[str(resolve_path(p)) for p in aug_cfg.background_paths],
+    )
+
+
+def _fingerprint(cfg: DictConfig, names: list[str], rounds: int) -> str:
+    parts = {
+        "names": names,
+        "rounds": rounds,
+        "seed": int(cfg.seed),
+        "augmentation": OmegaConf.to_container(cfg.augmentation, resolve=True),
+        "clip_duration_s": float(cfg.data.clip_duration_s),
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _fill(writer: Any, make_block: Any, block: int, progress: Any, task: Any) -> None:
+    for start, stop in writer.missing_ranges(block):
+        writer.write(start, make_block(start, stop))
+        progress.update(task, advance=stop - start)
+
+
+def run_augment(cfg: DictConfig) -> dict[str, Any]:
+    """Precompute features for every class and split; returns rows written per file."""
+    import torch
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from wakeforge.augment.featurize import load_clip_folder, seeded_generator
+    from wakeforge.features.store import FeatureWriter
+
+    work = resolve_path(cfg.work_dir)
+    seed = int(cfg.seed)
+    rounds = max(1, int(cfg.augmentation.get("rounds", 1)))
+    block = max(1, int(cfg.augmentation.get("batch_size", 64)))
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+
+    t0 = time.perf_counter()
+    sets: dict[tuple[str, str], tuple[list[np.ndarray], list[str], str]] = {}
+    for cls, folder, mode in (("positive", "positive", "end"), ("adversarial_negative", "negative", "random")):
+        for split in ("train", "test"):
+            clips, names = load_clip_folder(clips_dir(work, f"{folder}_{split}"), f"{folder}_{split} clips")
+            sets[(cls, split)] = (clips, names, mode)
+    babble = sets[("adversarial_negative", "train")][0][:300]
+    featurizer = build_featurizer(cfg, extra_clips=babble)
+    log.info("augment: banks and feature models ready in %.1f s (device %s)", time.perf_counter() - t0, featurizer.device)
+
+    manifest_path = features_dir(work) / "manifest.json"
+    manifest: dict[str, Any] = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    n_background = int(cfg.data.get("n_background", 0))
+    jobs: list[tuple[str, str, int, Any, str]] = []
+    for (cls, split), (clips, names, mode) in sets.items():
+        n_rounds = rounds if split == "train" else 1
+        jobs.append((cls, split, len(clips) * n_rounds, (clips, mode), _fingerprint(cfg, names, n_rounds)))
+    if n_background > 0:
+        jobs.append(("background", "train", n_background * rounds, None, _fingerprint(cfg, ["background", str(n_background)], rounds)))
+
+    written: dict[str, int] = {}
+    total = sum(j[2] for j in jobs)
+    t1 = time.perf_counter()
+    with Progress(
+        TextColumn("[bold]augment[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), transient=False,
+    ) as progress:
+        for cls, split, n_rows, src, fp in jobs:
+            path = feature_file(work, cls, split)
+            key = path.name
+            resume = manifest.get(key, {}).get("fingerprint") == fp
+            writer = FeatureWriter(path, n_rows=n_rows, resume=resume)
+            task = progress.add_task(f"{cls}/{split}", total=n_rows, completed=writer.n_done, rate="")
+            cid, sid = CLASS_IDS[cls], SPLIT_IDS[split]
+
+            def make_block(start: int, stop: int, src: Any = src, cid: int = cid, sid: int = sid) -> np.ndarray:
+                g = seeded_generator(seed, cid, sid, start)
+                if src is None:
+                    windows = featurizer.background_windows(stop - start, g)
+                    feats = featurizer.features(windows, g)
+                else:
+                    clips, mode = src
+                    picked = [clips[r % len(clips)] for r in range(start, stop)]
+                    feats = featurizer(picked, mode, g)
+                return feats.float().cpu().numpy()
+
+            t_job = time.perf_counter()
+            done_before = writer.n_done
+            _fill(writer, make_block, block, progress, task)
+            writer.finalize()
+            dt = time.perf_counter() - t_job
+            made = n_rows - done_before
+            if made:
+                progress.update(task, rate=f"{made / max(dt, 1e-9):.0f} clips/s")
+            manifest[key] = {"fingerprint": fp, "rows": n_rows}
+            write_json_atomic(manifest_path, manifest)
+            written[key] = n_rows
+    dt = time.perf_counter() - t1
+    log.info("augment: %d feature rows in %s (%.1f s, %.0f rows/s)", total, features_dir(work), dt, total / max(dt, 1e-9))
+    return written
+
+
+def main_entry(cfg: DictConfig) -> None:
+    from wakeforge.config import validate_config
+
+    validate_config(cfg)
+    run_augment(cfg)
+
+
+__all__ = ["run_augment", "build_featurizer", "Path"]

@@ -1,0 +1,67 @@
+"""One honest end-to-end run: real Piper TTS, augmentation, openWakeWord features, training, export."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from wakeforge.config import compose_config
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_smoke_pipeline_end_to_end(tmp_path):
+    from wakeforge.data.layout import feature_file
+    from wakeforge.pipeline import run_pipeline
+
+    cfg = compose_config(
+        [
+            "experiment=smoke",
+            f"paths.root_dir={tmp_path}",
+            "trainer.enable_progress_bar=false",
+            "num_workers=2",
+        ],
+        output_dir=tmp_path / "run",
+    )
+    result = run_pipeline(cfg)
+    work = tmp_path / "data" / "detection" / "hey_jarvis"
+    # Stage 1: real clips in the seed's layout.
+    for split, n in (("positive_train", 32), ("positive_test", 12), ("negative_train", 32), ("negative_test", 12)):
+        wavs = sorted((work / split).glob("*.wav"))
+        assert len(wavs) == n, (split, len(wavs))
+    # Stage 2: features of the right shape.
+    pos = np.load(feature_file(work, "positive", "train"), mmap_mode="r")
+    assert pos.shape[1:] == (16, 96) and pos.shape[0] >= 32
+    assert np.isfinite(pos).all()
+    # Stage 3: the model learned something and was exported with parity.
+    m = result["metrics"]
+    assert m["recall"] >= 0.5, m
+    assert m["accuracy"] > 0.6, m
+    card = json.loads((work / "hey_jarvis.json").read_text())
+    assert card["parity_max_abs_diff"]["tflite_vs_onnx"] <= 1e-4
+    assert (work / "hey_jarvis.onnx").stat().st_size > 1000
+    assert (work / "hey_jarvis.tflite").stat().st_size > 1000
+    assert set(result["timings_s"]) == {"generate", "augment", "train"}
+
+
+def test_train_cfg_job_prints_composed_config():
+    out = subprocess.run(
+        [sys.executable, "-m", "wakeforge.train", "--cfg", "job", "data.phrase=ok nabu", "model=rnn"],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "phrase: ok nabu" in out.stdout
+    assert "wakeforge.models.heads.RNNHead" in out.stdout
+    cfg = compose_config(["data.phrase=ok nabu"])
+    assert cfg.model_name == "ok_nabu"
+
+
+def test_train_help_is_fast_and_lists_groups():
+    out = subprocess.run([sys.executable, "-m", "wakeforge.train", "--help"], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0
+    for group in ("model: dnn, rnn", "trainer:", "logger:", "experiment:"):
+        assert group.split(":")[0] in out.stdout
