@@ -97,8 +97,14 @@ def run_augment(cfg: DictConfig) -> dict[str, Any]:
     sets: dict[tuple[str, str], tuple[list[np.ndarray], list[str], str]] = {}
     for cls, folder, mode in (("positive", "positive", "end"), ("adversarial_negative", "negative", "random")):
         for split in ("train", "test"):
-            clips, names = load_clip_folder(clips_dir(work, f"{folder}_{split}"), f"{folder}_{split} clips")
-            sets[(cls, split)] = (clips, names, mode)
+            folder_path = clips_dir(work, f"{folder}_{split}")
+            clips, names = load_clip_folder(folder_path, f"{folder}_{split} clips")
+            # Fingerprint by name, size and mtime: regenerated clips invalidate old features.
+            stamps = []
+            for n in names:
+                st = (folder_path / n).stat()
+                stamps.append(f"{n}:{st.st_size}:{st.st_mtime_ns}")
+            sets[(cls, split)] = (clips, stamps, mode)
     babble = sets[("adversarial_negative", "train")][0][:300]
     featurizer = build_featurizer(cfg, extra_clips=babble)
     log.info("augment: banks and feature models ready in %.1f s (device %s)", time.perf_counter() - t0, featurizer.device)

@@ -9,10 +9,11 @@ feeds. LSTM heads come out unrolled into builtin ops, so openWakeWord's TFLite r
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 import os
-import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -36,10 +37,34 @@ def export_tflite(head: nn.Module, path: str | Path, n_frames: int = 16, embeddi
         ) from None
     model = copy.deepcopy(head).cpu().eval()
     example = (torch.zeros(1, n_frames, embedding_dim),)
-    edge = litert_torch.convert(model, example)
-    with atomic_path(path) as tmp:
-        edge.export(tmp)
+    with _quiet_converter():
+        edge = litert_torch.convert(model, example)
+        with atomic_path(path) as tmp:
+            edge.export(tmp)
     return Path(path)
+
+
+@contextlib.contextmanager
+def _quiet_converter() -> Iterator[None]:
+    """litert-torch prints a progress tree and logs every lowering at INFO on the root logger;
+    keep our log readable (errors still raise)."""
+    root = logging.getLogger()
+    level = root.level
+    console = None
+    try:
+        from litert_torch import progress
+
+        console = progress.console
+        console.quiet = True
+    except Exception:  # pragma: no cover - internal API may move
+        pass
+    root.setLevel(max(level, logging.WARNING))
+    try:
+        yield
+    finally:
+        root.setLevel(level)
+        if console is not None:
+            console.quiet = False
 
 
 def run_tflite(path: str | Path, x: np.ndarray) -> np.ndarray:
@@ -58,4 +83,4 @@ def run_tflite(path: str | Path, x: np.ndarray) -> np.ndarray:
     return np.concatenate(res, axis=0)
 
 
-__all__ = ["export_tflite", "run_tflite", "tempfile"]
+__all__ = ["export_tflite", "run_tflite"]

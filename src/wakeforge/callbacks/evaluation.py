@@ -1,0 +1,89 @@
+"""After export: score the held-out clips (stage 1's unseen test voices) through the detector's
+streaming path, log DET curve / histogram / worst-case audio, and add the numbers to the card."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from lightning.pytorch import Callback, LightningModule, Trainer
+
+from wakeforge.callbacks.export import ExportCallback
+from wakeforge.utils.atomic import write_json_atomic
+
+log = logging.getLogger(__name__)
+
+SUMMARY_KEYS = (
+    "recall", "false_accepts", "false_accepts_per_hour", "frame_false_positives_per_hour",
+    "threshold_at_target", "recall_at_target", "negative_hours", "n_positive", "n_negative_files",
+)
+
+
+class HeldOutEvaluation(Callback):
+    """Runs :func:`wakeforge.eval.report.evaluate_model` on ``{work_dir}/positive_test`` and
+    ``negative_test`` with the exported ONNX model.
+
+    Args:
+        work_dir: the model's work folder (clips live there).
+        out_subdir: where metrics.json / det.png / scores_hist.png go, inside the export folder.
+        threshold: operating threshold; ``target_fa_per_hour``: the FA/hour the suggested
+            threshold must meet; ``refractory_s``: activation dead time.
+    """
+
+    def __init__(
+        self,
+        work_dir: str,
+        out_subdir: str = "evaluation",
+        threshold: float = 0.5,
+        target_fa_per_hour: float = 0.5,
+        refractory_s: float = 2.0,
+        enabled: bool = True,
+    ) -> None:
+        self.work_dir = Path(work_dir)
+        self.out_subdir = out_subdir
+        self.threshold = threshold
+        self.target = target_fa_per_hour
+        self.refractory_s = refractory_s
+        self.enabled = enabled
+        self.result: dict[str, Any] = {}
+
+    def on_fit_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if not self.enabled or not trainer.is_global_zero:
+            return
+        exporter = next((c for c in trainer.callbacks if isinstance(c, ExportCallback)), None)
+        if exporter is None or not exporter.result:
+            return
+        from wakeforge.eval.report import evaluate_model, log_to_wandb
+
+        onnx_path = Path(exporter.result["onnx"])
+        out_dir = onnx_path.parent / self.out_subdir
+        res = evaluate_model(
+            onnx_path,
+            [self.work_dir / "positive_test"],
+            [self.work_dir / "negative_test"],
+            threshold=self.threshold,
+            target_fa_per_hour=self.target,
+            refractory_s=self.refractory_s,
+            out_dir=out_dir,
+        )
+        summary = {k: res.get(k) for k in SUMMARY_KEYS if k in res}
+        self.result = summary
+        for lg in trainer.loggers:
+            if type(lg).__name__ == "WandbLogger":
+                try:
+                    log_to_wandb(res, lg, prefix="test")
+                except Exception as exc:  # logging must never lose a trained model
+                    log.warning("could not log the evaluation to W&B: %s", exc)
+            else:
+                lg.log_metrics({f"test/{k}": float(v) for k, v in summary.items() if isinstance(v, (int, float))})
+        card_path = Path(exporter.result["card"])
+        card = json.loads(card_path.read_text())
+        card["held_out_evaluation"] = {**summary, "note": "streaming detector path on positive_test/negative_test (unseen voices)", "plots": [f"{self.out_subdir}/det.png", f"{self.out_subdir}/scores_hist.png"]}
+        write_json_atomic(card_path, card)
+        log.info(
+            "held-out (streaming): recall %.3f at %.2f, %.2f false accepts/hour over %.3f h; threshold for %.2f FA/h: %s",
+            summary.get("recall", float("nan")), self.threshold, summary.get("false_accepts_per_hour", float("nan")),
+            summary.get("negative_hours", float("nan")), self.target, summary.get("threshold_at_target"),
+        )
