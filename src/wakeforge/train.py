@@ -9,6 +9,7 @@ skipped, so rerunning the same command resumes where it stopped. Examples::
     python -m wakeforge.train stages=[train] trainer.max_steps=5000
     python -m wakeforge.train -m experiment=smoke model.layer_size=16,32   # sweep
     python -m wakeforge.train --cfg job                        # print the composed config
+    python -m wakeforge.train config_file=my_model.yaml        # openWakeWord YAML or experiment file
 """
 
 from __future__ import annotations
@@ -35,4 +36,7 @@ def main(cfg: DictConfig) -> float | None:
 
 
 if __name__ == "__main__":
+    from wakeforge.compat import expand_sys_argv
+
+    expand_sys_argv()  # config_file=PATH (Make's CONFIG=) -> Hydra overrides
     main()

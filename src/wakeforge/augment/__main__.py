@@ -23,4 +23,7 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
+    from wakeforge.compat import expand_sys_argv
+
+    expand_sys_argv()  # config_file=PATH (Make's CONFIG=) -> Hydra overrides
     main()

@@ -57,6 +57,10 @@ class HeldOutEvaluation(Callback):
             return
         from wakeforge.eval.report import evaluate_model, log_to_wandb
 
+        missing = [d for d in ("positive_test", "negative_test") if not any((self.work_dir / d).glob("*.wav"))]
+        if missing:
+            log.warning("held-out evaluation skipped: no clips in %s (training ran on features only)", ", ".join(str(self.work_dir / d) for d in missing))
+            return
         onnx_path = Path(exporter.result["onnx"])
         out_dir = onnx_path.parent / self.out_subdir
         res = evaluate_model(

@@ -25,7 +25,7 @@ from lightning.pytorch import LightningDataModule
 from torch.utils.data import DataLoader, Dataset, IterableDataset
 
 from wakeforge.data.layout import feature_file
-from wakeforge.data.sources import RowReader
+from wakeforge.data.sources import RowReader, open_feature_rows
 from wakeforge.errors import WakeforgeError
 
 log = logging.getLogger(__name__)
@@ -45,14 +45,17 @@ class ClassSource:
 class BalancedBatches(IterableDataset):
     """Endless stream of ``(x [B,16,96], y [B], w [B])`` batches mixed per class."""
 
-    def __init__(self, sources: list[ClassSource], seed: int, start_step: Callable[[], int] | None = None) -> None:
+    def __init__(
+        self, sources: list[ClassSource], seed: int, start_step: Callable[[], int] | None = None, rank: int = 0
+    ) -> None:
         super().__init__()
         self.sources = sources
         self.seed = int(seed)
         self.start_step = start_step or (lambda: 0)
+        self.rank = int(rank)  # DDP ranks draw different batches
 
     def batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        rng = np.random.default_rng([self.seed, step])
+        rng = np.random.default_rng([self.seed, self.rank, step])
         xs, ys, ws = [], [], []
         for src in self.sources:
             idx = rng.integers(0, len(src.reader), size=src.n_per_batch)
@@ -160,7 +163,7 @@ class WakeWordDataModule(LightningDataModule):
             p = Path(self.fp_path)
             if not p.exists():
                 raise WakeforgeError(f"data.false_positive_validation_data_path: {p} not found (relative paths resolve against the current directory)")
-            parts.append((RowReader(p, "fp_validation"), 2))
+            parts.append((open_feature_rows(p, "fp_validation"), 2))
         if not any(g == 0 for _, g in parts):
             raise WakeforgeError(
                 f"held-out positive features not found at {feature_file(self.work_dir, 'positive', 'test')}; run `python -m wakeforge.augment`"
@@ -174,7 +177,9 @@ class WakeWordDataModule(LightningDataModule):
         return int(trainer.global_step) if trainer is not None else 0
 
     def train_dataloader(self) -> DataLoader:
-        ds = BalancedBatches(self.train_sources, self.seed, self._start_step)
+        trainer = getattr(self, "trainer", None)
+        rank = int(trainer.global_rank) if trainer is not None else 0
+        ds = BalancedBatches(self.train_sources, self.seed, self._start_step, rank=rank)
         return DataLoader(ds, batch_size=None, num_workers=self.num_workers, persistent_workers=False)
 
     def val_dataloader(self) -> DataLoader:

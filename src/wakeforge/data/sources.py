@@ -107,3 +107,56 @@ class RowReader:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+
+class StreamWindowReader:
+    """Windows of 16 consecutive frames over a continuous ``[N, 96]`` feature stream.
+
+    openWakeWord's ``validation_set_features.npy`` is such a stream (one 96-value embedding per
+    80 ms); window ``i`` is frames ``i .. i+15``, as openWakeWord's trainer slices it.
+
+    Example:
+        >>> import tempfile
+        >>> p = Path(tempfile.mkdtemp()) / "s.npy"
+        >>> np.save(p, np.arange(20 * 96, dtype=np.float32).reshape(20, 96))
+        >>> r = StreamWindowReader(p)
+        >>> len(r), r.read([0, 4]).shape, float(r.read([4])[0, 0, 0])
+        (5, (2, 16, 96), 384.0)
+    """
+
+    def __init__(self, path: str | os.PathLike[str], name: str | None = None, n_frames: int = 16) -> None:
+        self.path = Path(path)
+        self.name = name or self.path.stem
+        if not self.path.is_file():
+            raise WakeforgeError(f"feature stream {self.path} not found; check data.false_positive_validation_data_path")
+        info = read_npy_header(self.path)
+        if len(info.shape) != 2 or info.shape[1] != EXPECTED_TAIL[1] or info.dtype not in (np.dtype("float32"), np.dtype("int16")) or info.fortran:
+            raise WakeforgeError(
+                f"feature stream {self.path} has shape {list(info.shape)} dtype {info.dtype}; expected [N, 96] float32/int16"
+            )
+        self.info = info
+        self.n_frames = n_frames
+        self.n_rows = max(0, int(info.shape[0]) - n_frames + 1)
+        self.row_bytes = EXPECTED_TAIL[1] * info.dtype.itemsize
+
+    def __len__(self) -> int:
+        return self.n_rows
+
+    def read(self, indices: np.ndarray | list[int]) -> np.ndarray:
+        idx = np.asarray(indices, dtype=np.int64)
+        if idx.size == 0:
+            return np.empty((0, *EXPECTED_TAIL), np.float32)
+        lo, hi = int(idx.min()), int(idx.max()) + self.n_frames
+        with open(self.path, "rb") as fh:
+            buf = os.pread(fh.fileno(), (hi - lo) * self.row_bytes, self.info.offset + lo * self.row_bytes)
+        frames = np.frombuffer(buf, dtype=self.info.dtype).reshape(hi - lo, EXPECTED_TAIL[1]).astype(np.float32)
+        windows = np.lib.stride_tricks.sliding_window_view(frames, self.n_frames, axis=0)  # [W, 96, 16]
+        return np.ascontiguousarray(windows[idx - lo].transpose(0, 2, 1))
+
+
+def open_feature_rows(path: str | os.PathLike[str], name: str | None = None) -> RowReader | StreamWindowReader:
+    """A reader for ``[N, 16, 96]`` windows or a ``[N, 96]`` continuous stream, by the file's shape."""
+    p = Path(path)
+    if p.is_file() and len(read_npy_header(p).shape) == 2:
+        return StreamWindowReader(p, name)
+    return RowReader(p, name)

@@ -23,7 +23,7 @@ from torch.utils.data import DataLoader, IterableDataset
 from wakeforge.config import resolve_path
 from wakeforge.data.datamodule import ValidationWindows
 from wakeforge.data.layout import clips_dir
-from wakeforge.data.sources import RowReader
+from wakeforge.data.sources import RowReader, open_feature_rows
 from wakeforge.errors import WakeforgeError
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ class StreamBatches(IterableDataset):
 
         step = self.m.start_step()
         while True:
-            g = seeded_generator(self.m.seed, 77, step)
+            g = seeded_generator(self.m.seed, 77, self.m.rank(), step)
             windows, wl, ww = [], [], []
             for name, n in self.m.batch_n_per_class.items():
                 if n <= 0 or name in self.m.readers:
@@ -71,7 +71,7 @@ class StreamBatches(IterableDataset):
                 label = 1.0 if name == "positive" else 0.0
                 wl.append(torch.full((n,), label))
                 ww.append(torch.full((n,), float(self.m.penalty_weights.get(name, 1.0))))
-            rng = np.random.default_rng([self.m.seed, 78, step])
+            rng = np.random.default_rng([self.m.seed, 78, self.m.rank(), step])
             pre, pl, pw = [], [], []
             for name, reader in self.m.readers.items():
                 n = self.m.batch_n_per_class.get(name, 0)
@@ -113,6 +113,10 @@ class StreamingDataModule(LightningDataModule):
     def from_config(cls, cfg: DictConfig) -> StreamingDataModule:
         return cls(cfg)
 
+    def rank(self) -> int:
+        trainer = getattr(self, "trainer", None)
+        return int(trainer.global_rank) if trainer is not None else 0
+
     def start_step(self) -> int:
         trainer = getattr(self, "trainer", None)
         return int(trainer.global_step) if trainer is not None else 0
@@ -140,7 +144,7 @@ class StreamingDataModule(LightningDataModule):
                 feats.append(self.featurizer(clips[s : s + block], mode, g).cpu().numpy())
             parts.append((ArrayRows(np.concatenate(feats), f"{name}_test"), group))
         if self.fp_path:
-            parts.append((RowReader(resolve_path(self.fp_path), "fp_validation"), 2))
+            parts.append((open_feature_rows(resolve_path(self.fp_path), "fp_validation"), 2))
         self.val_parts = parts
         if self.batch_n_per_class.get("positive", 0) <= 0:
             raise WakeforgeError("data.batch_n_per_class.positive must be >= 1")
@@ -159,7 +163,7 @@ class StreamingDataModule(LightningDataModule):
 
         xs, ys, ws = [], [], []
         if batch["windows"].numel():
-            g = seeded_generator(self.seed, 79, int(batch["step"]))
+            g = seeded_generator(self.seed, 79, self.rank(), int(batch["step"]))
             xs.append(self.featurizer.features(batch["windows"], g, augment=True))
             ys.append(batch["window_labels"])
             ws.append(batch["window_weights"])

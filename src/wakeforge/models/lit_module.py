@@ -102,9 +102,8 @@ class WakeWordLitModule(LightningModule):
             return
         scores = torch.cat(self._val["scores"])
         groups = torch.cat(self._val["groups"])
-        if self.trainer.world_size > 1:  # gather across DDP ranks (order within groups kept per rank)
-            scores = self.all_gather(scores).reshape(-1).cpu()
-            groups = self.all_gather(groups).reshape(-1).cpu()
+        # Under DDP every rank validates the whole set (trainer.use_distributed_sampler=false in
+        # conf/trainer/ddp.yaml) so the FP stream stays in order; the metrics agree across ranks.
         metrics = validation_metrics(
             scores.numpy(),
             groups.numpy(),
@@ -115,7 +114,7 @@ class WakeWordLitModule(LightningModule):
             stream_frame_s=self.hparams.stream_frame_s,
         )
         for k, v in metrics.items():
-            self.log(f"val/{k}", float(v), prog_bar=k in ("recall", "fp_per_hour"), sync_dist=False)
+            self.log(f"val/{k}", float(v), prog_bar=k in ("recall", "fp_per_hour"), sync_dist=self.trainer.world_size > 1)
         if metrics["fp_per_hour"] > self.hparams.target_false_positives_per_hour and not self.trainer.sanity_checking:
             self.fp_boost.mul_(2.0).clamp_(max=1024.0)
         self.log("train/fp_boost", float(self.fp_boost))

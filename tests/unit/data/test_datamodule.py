@@ -65,3 +65,24 @@ def test_datamodule_validation_groups(tmp_path):
     dm.setup("fit")
     groups = torch.cat([g for _, g in dm.val_dataloader()])
     assert (groups == 0).sum() == 12 and (groups == 1).sum() == 12 and (groups == 2).sum() == 40
+
+
+def test_fp_validation_stream_2d_is_windowed_like_openwakeword(tmp_path):
+    from wakeforge.data.sources import StreamWindowReader, open_feature_rows
+
+    stream = np.random.default_rng(0).standard_normal((100, 96)).astype(np.float32)
+    p = tmp_path / "validation_set_features.npy"
+    np.save(p, stream)
+    r = open_feature_rows(p)
+    assert isinstance(r, StreamWindowReader) and len(r) == 85
+    w = r.read(np.arange(85))
+    # openWakeWord: np.array([X[i:i+16] for i in range(0, len(X)-16, 1)]) (it drops the last window)
+    ref = np.array([stream[i : i + 16] for i in range(0, 100 - 16 + 1)])
+    np.testing.assert_array_equal(w, ref)
+    for cls in ("positive", "adversarial_negative"):
+        _write(feature_file(tmp_path, cls, "test"), 4)
+        _write(feature_file(tmp_path, cls, "train"), 4)
+    dm = WakeWordDataModule(tmp_path, {"positive": 2}, false_positive_validation_data_path=str(p))
+    dm.setup("fit")
+    groups = torch.cat([g for _, g in dm.val_dataloader()])
+    assert (groups == 2).sum() == 85
