@@ -86,8 +86,11 @@ class HeldOutEvaluation(Callback):
         card = json.loads(card_path.read_text())
         card["held_out_evaluation"] = {**summary, "note": "streaming detector path on positive_test/negative_test (unseen voices)", "plots": [f"{self.out_subdir}/det.png", f"{self.out_subdir}/scores_hist.png"]}
         write_json_atomic(card_path, card)
+        def fmt(v: Any, spec: str = ".3f") -> str:
+            return format(v, spec) if isinstance(v, (int, float)) else "n/a"
+
         log.info(
-            "held-out (streaming): recall %.3f at %.2f, %.2f false accepts/hour over %.3f h; threshold for %.2f FA/h: %s",
-            summary.get("recall", float("nan")), self.threshold, summary.get("false_accepts_per_hour", float("nan")),
-            summary.get("negative_hours", float("nan")), self.target, summary.get("threshold_at_target"),
+            "held-out (streaming): recall %s at %.2f, %s false accepts/hour over %s h; threshold for %.2f FA/h: %s",
+            fmt(summary.get("recall")), self.threshold, fmt(summary.get("false_accepts_per_hour"), ".2f"),
+            fmt(summary.get("negative_hours")), self.target, fmt(summary.get("threshold_at_target")),
         )

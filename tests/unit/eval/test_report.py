@@ -1,0 +1,133 @@
+"""evaluate_model on synthetic recordings with planted tones: hand-derived recall and FA/hour."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from wakeforge.errors import WakeforgeError
+from wakeforge.eval.report import evaluate_model, format_summary, log_to_wandb
+
+from ._synth import noise, plant_tone, write
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    """5 positives (4 with a tone), negatives: 30 s with 3 tones + 10 s of noise."""
+    root = tmp_path_factory.mktemp("eval_data")
+    rng = np.random.default_rng(7)
+    for i in range(4):
+        write(root / "pos" / f"tone_{i}.wav", plant_tone(noise(2.0, rng), 0.25))
+    write(root / "pos" / "silent_speaker.wav", noise(2.0, rng))
+    long = noise(30.0, rng)
+    for start in (5.0, 15.0, 25.0):
+        long = plant_tone(long, start)
+    write(root / "neg" / "long_with_3_tones.wav", long)
+    write(root / "neg" / "quiet.wav", noise(10.0, rng))
+    return root
+
+
+@pytest.fixture(scope="module")
+def result(dataset, tone_head, feature_paths, tmp_path_factory):
+    out = tmp_path_factory.mktemp("eval_out")
+    return evaluate_model(tone_head, dataset / "pos", dataset / "neg", threshold=0.5,
+                          target_fa_per_hour=0.5, refractory_s=2.0, out_dir=out,
+                          feature_paths=feature_paths)
+
+
+def test_recall_and_false_accepts_match_the_planted_tones(result):
+    # 4 of the 5 positive files contain the tone: recall = 4 / 5.
+    assert result["n_positive"] == 5
+    assert result["recall"] == pytest.approx(4 / 5)
+    assert result["misses"] == 1
+    assert result["worst_misses"][0]["path"].endswith("silent_speaker.wav")
+    assert result["worst_misses"][0]["detected"] is False
+    # 3 tones planted 10 s apart (> 2 s refractory) in 40 s of negative audio:
+    # 3 false accepts, 3 / (40 / 3600) = 270 per hour.
+    assert result["negative_hours"] == pytest.approx(40 / 3600)
+    assert result["false_accepts"] == 3
+    assert result["false_accepts_per_hour"] == pytest.approx(270.0)
+    # openWakeWord's frame-level count sees each tone in several consecutive frames.
+    assert result["frame_false_positives"] >= 3 * 3
+    # Worst false accepts are the planted tones, located near their ends (5+1.5 s, ...).
+    times = sorted(w["time_s"] for w in result["worst_false_accepts"] if w["false_accept"])
+    assert len(times) == 3
+    for t, start in zip(times, (5.0, 15.0, 25.0), strict=True):
+        assert start < t < start + 1.5 + 1.0
+    # The tones saturate the head, so no threshold of the grid reaches 0.5 FA/h.
+    assert result["threshold_at_target"] is None
+
+
+def test_det_curve_and_files_are_written(result):
+    out = result["outputs"]
+    for key in ("metrics", "det_json", "det_png", "scores_hist_png", "per_file"):
+        assert key in out
+    with open(out["det_png"], "rb") as fh:
+        head = fh.read(8)
+    assert head == b"\x89PNG\r\n\x1a\n"
+    import os
+
+    assert os.path.getsize(out["det_png"]) > 5000
+    assert os.path.getsize(out["scores_hist_png"]) > 5000
+    det = json.load(open(out["det_json"]))
+    i = det["thresholds"].index(0.5)
+    assert det["recall"][i] == pytest.approx(0.8)
+    assert det["false_accepts_per_hour"][i] == pytest.approx(270.0)
+    metrics = json.load(open(out["metrics"]))
+    assert metrics["false_accepts"] == 3 and metrics["recall"] == pytest.approx(0.8)
+    assert "det" not in metrics
+    per_file = json.load(open(out["per_file"]))
+    by_name = {p["path"].rsplit("/", 1)[-1]: p for p in per_file}
+    assert by_name["long_with_3_tones.wav"]["activations"] == 3
+    assert by_name["quiet.wav"]["activations"] == 0
+    assert "recall@0.5 = 0.800" in format_summary(result)
+
+
+def test_target_threshold_when_reachable(dataset, tone_head, feature_paths):
+    # Without the long negative file there is nothing to reject: the lowest grid
+    # threshold already meets any target; one of the two positives has a tone.
+    pos = [dataset / "pos" / "tone_0.wav", dataset / "pos" / "silent_speaker.wav"]
+    r = evaluate_model(tone_head, pos, dataset / "neg" / "quiet.wav",
+                       threshold=0.5, target_fa_per_hour=0.0, refractory_s=2.0,
+                       feature_paths=feature_paths, thresholds=[0.2, 0.5, 0.8])
+    assert r["false_accepts"] == 0 and r["false_accepts_per_hour"] == 0.0
+    assert r["threshold_at_target"] == 0.2
+    assert r["recall_at_target"] == pytest.approx(0.5)
+    assert r["outputs"] == {}
+
+
+def test_noise_mixing_and_unreadable_files(dataset, tone_head, feature_paths, tmp_path):
+    bad = tmp_path / "broken.wav"
+    bad.write_bytes(b"RIFF not really a wav")
+    r = evaluate_model(tone_head, [dataset / "pos" / "tone_0.wav", bad], [], snr_db=20.0,
+                       feature_paths=feature_paths)
+    assert r["snr_db"] == 20.0 and r["recall"] == 1.0     # a 20 dB pink noise bed keeps it
+    assert [s["path"] for s in r["skipped_files"]] == [str(bad)]
+    assert r["false_accepts_per_hour"] is None
+
+
+def test_missing_paths_are_one_line_errors(tone_head, feature_paths, tmp_path):
+    with pytest.raises(WakeforgeError, match="does not exist"):
+        evaluate_model(tone_head, tmp_path / "nope", [], feature_paths=feature_paths)
+    with pytest.raises(WakeforgeError, match="no audio to evaluate"):
+        evaluate_model(tone_head, [], [], feature_paths=feature_paths)
+
+
+def test_log_to_wandb_offline(result, tmp_path, monkeypatch):
+    wandb = pytest.importorskip("wandb")
+    for var in ("WANDB_DIR", "WANDB_CACHE_DIR", "WANDB_CONFIG_DIR", "WANDB_DATA_DIR"):
+        monkeypatch.setenv(var, str(tmp_path))
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    assert log_to_wandb(result, None) is False or wandb.run is not None  # no run: no-op
+    run = wandb.init(mode="offline", dir=str(tmp_path), project="wakeforge-test")
+    try:
+        assert log_to_wandb(result, run, prefix="test") is True
+    finally:
+        run.finish()
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert any(p.suffix == ".png" and "images" in p.parts for p in files)
+    worst = [p.name for p in files if p.suffix == ".wav" and "audio" in p.parts]
+    assert any(n.startswith("worst_false_accepts") for n in worst)
+    assert any(n.startswith("worst_misses") for n in worst)
