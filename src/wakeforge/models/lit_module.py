@@ -47,6 +47,7 @@ class WakeWordLitModule(LightningModule):
         clip_duration_s: float = 2.0,
         stream_frame_s: float = 0.08,
         hard_example_mining: bool = True,
+        max_fp_boost: float = 8.0,
     ) -> None:
         super().__init__()
         self.save_hyperparameters(ignore=["head"])
@@ -116,7 +117,7 @@ class WakeWordLitModule(LightningModule):
         for k, v in metrics.items():
             self.log(f"val/{k}", float(v), prog_bar=k in ("recall", "fp_per_hour"), sync_dist=self.trainer.world_size > 1)
         if metrics["fp_per_hour"] > self.hparams.target_false_positives_per_hour and not self.trainer.sanity_checking:
-            self.fp_boost.mul_(2.0).clamp_(max=1024.0)
+            self.fp_boost.mul_(2.0).clamp_(max=float(self.hparams.max_fp_boost))
         self.log("train/fp_boost", float(self.fp_boost))
 
     # --- optimisation ---------------------------------------------------------------------

@@ -1,0 +1,54 @@
+"""Stage 2 augmentation library: RIR and background banks, clip placement, the augmenter.
+
+Imports are lazy so ``import wakeforge.augment`` stays cheap (torch loads on first use).
+
+Public API:
+    - :class:`AugmentationConfig`, :class:`Augmenter`, :func:`build_augmenter` (``pipeline``)
+    - :func:`place_clips`, :func:`window_samples`, :func:`padding_noise` (``placement``)
+    - :func:`load_rir_bank`, :func:`simulate_rirs`, :data:`RIR_ONSET_SAMPLES` (``rir``)
+    - :func:`load_background_bank` (``background``)
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "AugmentationConfig": "pipeline",
+    "Augmenter": "pipeline",
+    "build_augmenter": "pipeline",
+    "place_clips": "placement",
+    "padding_noise": "placement",
+    "window_samples": "placement",
+    "load_rir_bank": "rir",
+    "simulate_rirs": "rir",
+    "RIR_ONSET_SAMPLES": "rir",
+    "load_background_bank": "background",
+}
+
+__all__ = [
+    "RIR_ONSET_SAMPLES",
+    "AugmentationConfig",
+    "Augmenter",
+    "build_augmenter",
+    "load_background_bank",
+    "load_rir_bank",
+    "padding_noise",
+    "place_clips",
+    "simulate_rirs",
+    "window_samples",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + __all__)
