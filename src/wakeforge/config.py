@@ -3,7 +3,7 @@
 * ``register_resolvers()`` adds ``${slug:...}`` (phrase -> model name).
 * ``compose_config()`` composes ``conf/train.yaml`` outside ``@hydra.main`` (tests, notebooks,
   DVC), with the ``hydra`` node set so ``${hydra:runtime.output_dir}`` resolves.
-* ``validate_config()`` checks the values users most often get wrong before any work starts.
+* ``validate_config()`` checks the config before any work starts (see :mod:`wakeforge.check`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from wakeforge.errors import ConfigError
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "conf"
 CONFIG_NAME = "train"
@@ -54,29 +53,15 @@ def phrases(cfg: DictConfig) -> list[str]:
     return [str(value)]
 
 
-def validate_config(cfg: DictConfig) -> None:
-    """Fail fast, with one line naming the fix, on values that would break a long run."""
-    items = phrases(cfg)
-    if not items or any(not p.strip() for p in items):
-        raise ConfigError('data.phrase is empty; pass a phrase, e.g. data.phrase="hey jarvis"')
-    for p in items:
-        if not re.search(r"[A-Za-z]", p):
-            raise ConfigError(
-                f"data.phrase {p!r} has no letters to speak; use words, e.g. data.phrase=\"hey jarvis\""
-            )
-        if len(p.split()) > 8 or len(p) > 80:
-            raise ConfigError(
-                f"data.phrase {p!r} is too long for a 1.3 s wake word window; use at most ~4 words"
-            )
-    for key in ("n_samples", "n_samples_val", "n_negative", "n_negative_val"):
-        val = cfg.data.get(key)
-        if val is None or int(val) < 1:
-            raise ConfigError(f"data.{key} must be a positive integer, got {val!r}")
-    bnpc = cfg.data.get("batch_n_per_class") or {}
-    if not bnpc or any(int(v) < 0 for v in bnpc.values()) or sum(int(v) for v in bnpc.values()) == 0:
-        raise ConfigError("data.batch_n_per_class needs at least one class with a positive count")
-    if "positive" not in bnpc or int(bnpc["positive"]) < 1:
-        raise ConfigError("data.batch_n_per_class.positive must be >= 1 (each batch needs positives)")
+def validate_config(cfg: DictConfig, stages: list[str] | None = None) -> None:
+    """Fail fast, with one line naming the fix, on values that would break a long run.
+
+    Delegates to :func:`wakeforge.check.check_config` (keys and types, phrase, paths, voices,
+    disk space, accelerator); ``stages`` defaults to ``cfg.stages``.
+    """
+    from wakeforge.check import check_config
+
+    check_config(cfg, stages)
 
 
 def compose_config(

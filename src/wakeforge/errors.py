@@ -36,6 +36,32 @@ class AssetError(WakeforgeError):
     """A model file (feature model, voice, reference head) is missing or corrupt."""
 
 
+class OutOfMemory(WakeforgeError):
+    """CUDA or host memory ran out; the message names the config knobs that lower it."""
+
+
+#: The knobs that lower memory use, named in every out-of-memory message.
+MEMORY_KNOBS = (
+    "data.batch_n_per_class, augmentation.batch_size, data.n_samples_val or model.head.layer_size"
+)
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """True for ``MemoryError``, ``torch.cuda.OutOfMemoryError`` and CUDA/CPU allocator errors.
+
+    Checked by type name so this module never imports torch.
+    """
+    if isinstance(exc, MemoryError):
+        return True
+    for cls in type(exc).__mro__:
+        if cls.__name__ == "OutOfMemoryError":
+            return True
+    if isinstance(exc, RuntimeError):
+        text = str(exc).lower()
+        return "out of memory" in text or "defaultcpuallocator: can't allocate memory" in text
+    return False
+
+
 def _report(message: str) -> None:
     first = " ".join(str(message).split())
     print(f"error: {first}", file=sys.stderr, flush=True)
@@ -58,13 +84,10 @@ def cli_errors() -> Iterator[None]:
             flush=True,
         )
         sys.exit(130)
-    except MemoryError:
-        if os.environ.get("WAKEFORGE_TRACEBACK"):
+    except Exception as exc:
+        if not is_out_of_memory(exc) or os.environ.get("WAKEFORGE_TRACEBACK"):
             raise
-        _report(
-            "out of memory: lower data.batch_n_per_class, augmentation.batch_size, "
-            "data.n_samples_val or model.layer_size and rerun (finished stages are kept)."
-        )
+        _report(f"out of memory: lower {MEMORY_KNOBS} and rerun (finished work is kept).")
         sys.exit(EXIT_USER_ERROR)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from wakeforge.config import validate_config
+from wakeforge.check import check_config
 
 log = logging.getLogger(__name__)
 
@@ -17,7 +17,7 @@ STAGES = ("generate", "augment", "train")
 
 def run_pipeline(cfg: DictConfig) -> dict[str, Any]:
     """Run the configured stages in order and return the training result."""
-    validate_config(cfg)
+    check_config(cfg)  # keys, types, phrase, paths, voices, disk, accelerator: before any work
     stages = [str(s) for s in cfg.get("stages", STAGES)]
     unknown = [s for s in stages if s not in STAGES]
     if unknown:

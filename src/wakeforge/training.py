@@ -22,6 +22,11 @@ RUN_KEYS = ("model", "data.batch_n_per_class", "data.feature_data_files", "data.
 
 def run_fingerprint(cfg: DictConfig) -> str:
     parts = {k: OmegaConf.to_container(OmegaConf.select(cfg, k), resolve=True) if OmegaConf.is_config(OmegaConf.select(cfg, k)) else OmegaConf.select(cfg, k) for k in RUN_KEYS}
+    # New features (stage 2 reran) start a new run instead of resuming a model of the old data.
+    from wakeforge.data.layout import features_dir
+
+    manifest = features_dir(resolve_path(cfg.work_dir)) / "manifest.json"
+    parts["features"] = manifest.read_text() if manifest.exists() else None
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:10]
 
 
@@ -99,7 +104,8 @@ def run_training(cfg: DictConfig) -> dict[str, Any]:
         if cb_cfg is None or "_target_" not in cb_cfg:
             continue
         if name == "model_checkpoint":
-            cb = hydra.utils.instantiate(cb_cfg, dirpath=str(ckpt_dir))
+            # last.ckpt is ResumeCheckpoint's (after every validation, atomic), not Lightning's.
+            cb = hydra.utils.instantiate(cb_cfg, dirpath=str(ckpt_dir), save_last=False)
         elif name == "export":
             cb = hydra.utils.instantiate(cb_cfg, output_dir=str(export_dir))
         else:
@@ -109,6 +115,9 @@ def run_training(cfg: DictConfig) -> dict[str, Any]:
             cb.config.pop("hydra", None)  # type: ignore[union-attr]
             cb.phrase = phrases(cfg) if len(phrases(cfg)) > 1 else phrases(cfg)[0]
         callbacks.append(cb)
+    from wakeforge.callbacks.resume import ResumeCheckpoint
+
+    callbacks.append(ResumeCheckpoint(ckpt_dir))  # after model_checkpoint: Lightning runs it later
 
     loggers = []
     for _name, lg_cfg in (cfg.get("logger") or {}).items():
@@ -124,13 +133,14 @@ def run_training(cfg: DictConfig) -> dict[str, Any]:
             trainer_kwargs["strategy"] = "ddp"
     trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False, **trainer_kwargs)
 
-    ckpt_path = None
+    ckpt_path = _resume_path(cfg, ckpt_dir / "last.ckpt")
     last = ckpt_dir / "last.ckpt"
-    if cfg.get("resume", True) and last.exists():
-        ckpt_path = str(last)
-        log.info("resuming from %s", last)
     ckpt_dir.mkdir(parents=True, exist_ok=True)
-    trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
+    try:
+        trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
+    except Exception as exc:  # reliability: out of memory -> one line naming the knobs
+        _raise_if_out_of_memory(cfg, exc, last)
+        raise
 
     exporter = next((c for c in callbacks if isinstance(c, ExportCallback)), None)
     out: dict[str, Any] = {"checkpoint_dir": str(ckpt_dir)}
@@ -155,3 +165,41 @@ def run_training(cfg: DictConfig) -> dict[str, Any]:
     if not out.get("onnx") and exporter is not None and trainer.is_global_zero:
         raise WakeforgeError("training finished but no model was exported; check the log above")
     return out
+
+
+def _raise_if_out_of_memory(cfg: DictConfig, exc: BaseException, last_ckpt: Path) -> None:
+    """Turn a CUDA/host out-of-memory error in ``trainer.fit`` into one line naming the knobs.
+
+    Not retried automatically: a smaller batch is another training run (``batch_n_per_class``
+    and ``model`` are part of the checkpoint fingerprint).
+    """
+    from wakeforge.errors import OutOfMemory, is_out_of_memory
+
+    if not is_out_of_memory(exc):
+        return
+    kind = "CUDA" if type(exc).__name__ == "OutOfMemoryError" else "host"
+    bnpc = dict(cfg.data.get("batch_n_per_class") or {})
+    per_batch = "/".join(str(v) for v in bnpc.values())
+    layer = OmegaConf.select(cfg, "model.head.layer_size")
+    kept = f"; the last checkpoint {last_ckpt} is kept" if last_ckpt.exists() else ""
+    raise OutOfMemory(
+        f"out of {kind} memory in training: lower data.batch_n_per_class ({per_batch} rows per batch, "
+        f"e.g. half), model.head.layer_size ({layer}) or data.n_samples_val ({cfg.data.get('n_samples_val')} "
+        f"held-out clips), or set trainer.accelerator=cpu, then rerun{kept}"
+    ) from None
+
+
+def _resume_path(cfg: DictConfig, last: Path) -> str | None:
+    """``last.ckpt`` when resuming and it loads; an unreadable one is set aside (kept) and the run starts over."""
+    if not cfg.get("resume", True) or not last.exists():
+        return None
+    from wakeforge.callbacks.resume import readable_step, set_aside
+
+    step = readable_step(last)
+    if step is None:
+        kept = set_aside(last)
+        log.warning("%s cannot be loaded (truncated or corrupt); kept as %s, training starts from step 0", last, kept.name)
+        return None
+    log.info("resuming from %s (step %d)", last, step)
+    return str(last)
+

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,12 @@ AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".au", ".o
 
 #: Peak below which a clip counts as digital silence (about -90 dBFS).
 SILENCE_PEAK = 3e-5
+#: Sample rates accepted from a file header; anything else is a corrupt or exotic file.
+MIN_SAMPLE_RATE_HZ = 1_000
+MAX_SAMPLE_RATE_HZ = 768_000
+#: Polyphase factors above this (e.g. 44099 Hz -> 16 kHz) use a close rational approximation
+#: of the ratio instead: exact odd ratios would design a filter of millions of taps.
+MAX_POLYPHASE_FACTOR = 2_000
 
 
 def resample(audio: np.ndarray, sr_from: int, sr_to: int = SAMPLE_RATE_HZ) -> np.ndarray:
@@ -36,7 +43,13 @@ def resample(audio: np.ndarray, sr_from: int, sr_to: int = SAMPLE_RATE_HZ) -> np
     if sr_from == sr_to:
         return audio
     g = np.gcd(int(sr_from), int(sr_to))
-    out = resample_poly(audio, sr_to // g, sr_from // g, axis=-1)
+    up, down = sr_to // g, sr_from // g
+    if max(up, down) > MAX_POLYPHASE_FACTOR:
+        from fractions import Fraction
+
+        ratio = Fraction(int(sr_to), int(sr_from)).limit_denominator(MAX_POLYPHASE_FACTOR // 4)
+        up, down = ratio.numerator, ratio.denominator
+    out = resample_poly(audio, up, down, axis=-1)
     return out.astype(np.float32, copy=False)
 
 
@@ -45,6 +58,20 @@ def to_mono(audio: np.ndarray) -> np.ndarray:
     if audio.ndim == 1:
         return audio
     return audio.mean(axis=1)
+
+
+class _SeekSafeBytesIO(io.BytesIO):
+    """BytesIO whose failed seeks (libsndfile probing a corrupt header) stay silent.
+
+    soundfile's virtual-IO callback would otherwise print "Exception ignored ... negative seek
+    value" on stderr for every corrupt buffer; the read then fails cleanly as AudioError.
+    """
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        try:
+            return super().seek(offset, whence)
+        except (ValueError, OverflowError):
+            return self.tell()
 
 
 def decode_audio(
@@ -62,13 +89,14 @@ def decode_audio(
     label = name or (str(data) if isinstance(data, (str, os.PathLike)) else "<bytes>")
     try:
         if isinstance(data, (bytes, bytearray, memoryview)):
-            audio, sr = sf.read(io.BytesIO(bytes(data)), dtype="float32", always_2d=True)
+            audio, sr = sf.read(_SeekSafeBytesIO(bytes(data)), dtype="float32", always_2d=True)
         else:
             audio, sr = sf.read(os.fspath(data), dtype="float32", always_2d=True)
     except FileNotFoundError:
         raise AudioError(f"{label}: file not found; check the path") from None
     except Exception as exc:  # libsndfile raises many types for corrupt input
         reason = " ".join(str(exc).split()) or type(exc).__name__
+        reason = re.sub(r"^Error opening .*?: ", "", reason)  # libsndfile repeats the path
         raise AudioError(f"{label}: cannot decode audio ({reason}); re-encode it as WAV/FLAC or remove it") from None
     return _clean(audio, int(sr), sample_rate_hz, label, allow_silent)
 
@@ -76,8 +104,11 @@ def decode_audio(
 def _clean(audio: np.ndarray, sr: int, sample_rate_hz: int, label: str, allow_silent: bool) -> np.ndarray:
     if audio.size == 0 or audio.shape[0] == 0:
         raise AudioError(f"{label}: audio is empty (0 samples); remove the file")
-    if sr <= 0:
-        raise AudioError(f"{label}: invalid sample rate {sr}; re-encode the file")
+    if not MIN_SAMPLE_RATE_HZ <= sr <= MAX_SAMPLE_RATE_HZ:
+        raise AudioError(
+            f"{label}: sample rate {sr} Hz is outside {MIN_SAMPLE_RATE_HZ}-{MAX_SAMPLE_RATE_HZ} Hz; "
+            "re-encode the file (e.g. 16 kHz WAV) or remove it"
+        )
     audio = to_mono(audio)
     if not np.all(np.isfinite(audio)):
         raise AudioError(f"{label}: audio contains NaN or infinite samples; re-encode or remove it")
@@ -87,6 +118,11 @@ def _clean(audio: np.ndarray, sr: int, sample_rate_hz: int, label: str, allow_si
     if not allow_silent and peak < SILENCE_PEAK:
         raise AudioError(f"{label}: audio is silent (peak {peak:.1e}); remove the file")
     audio = resample(audio.astype(np.float32, copy=False), sr, sample_rate_hz)
+    if audio.size == 0:
+        raise AudioError(f"{label}: audio is too short to resample ({sr} Hz); remove the file")
+    peak = float(np.max(np.abs(audio)))
+    if peak > 1.0:  # the resampling filter overshoots on full-scale noise: keep [-1, 1]
+        audio = audio / peak
     return np.ascontiguousarray(audio, dtype=np.float32)
 
 
@@ -112,10 +148,20 @@ def from_array(
     audio: np.ndarray, sr: int, sample_rate_hz: int = SAMPLE_RATE_HZ, *, name: str = "<array>"
 ) -> np.ndarray:
     """Clean an in-memory array (``[time]`` or ``[time, channels]``) like :func:`load_audio`."""
-    arr = np.asarray(audio)
-    if arr.dtype.kind in "iu":
-        arr = arr.astype(np.float32) / float(np.iinfo(arr.dtype).max)
-    arr = arr.astype(np.float32, copy=False)
+    try:
+        arr = np.asarray(audio)
+        if arr.dtype.kind == "u":  # unsigned PCM (8-bit WAV style): centred on the midpoint
+            mid = float(np.iinfo(arr.dtype).max) / 2.0 + 0.5
+            arr = (arr.astype(np.float64) - mid) / mid
+        elif arr.dtype.kind == "i":
+            arr = arr.astype(np.float64) / (float(np.iinfo(arr.dtype).max) + 1.0)
+        elif arr.dtype.kind not in "fb":
+            raise AudioError(f"{name}: audio array has dtype {arr.dtype}; expected numbers")
+        arr = arr.astype(np.float32, copy=False)
+    except (TypeError, ValueError) as exc:
+        raise AudioError(f"{name}: not an audio array ({exc}); remove it") from None
+    if arr.ndim == 0 or arr.ndim > 2:
+        raise AudioError(f"{name}: audio array has shape {list(arr.shape)}; expected [time] or [time, channels]")
     if arr.ndim == 2 and arr.shape[0] < arr.shape[1] and arr.shape[0] <= 8:
         arr = arr.T  # [channels, time] -> [time, channels]
     return _clean(arr if arr.ndim == 2 else arr[:, None], sr, sample_rate_hz, name, False)

@@ -23,7 +23,8 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
+    from wakeforge.check import run_hydra_cli
     from wakeforge.compat import expand_sys_argv
 
     expand_sys_argv()  # config_file=PATH (Make's CONFIG=) -> Hydra overrides
-    main()
+    run_hydra_cli(main)  # Hydra composition errors (misspelt key, unknown option) -> one line

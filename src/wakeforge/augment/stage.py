@@ -49,6 +49,7 @@ def build_featurizer(cfg: DictConfig, extra_clips: list[Any] | None = None) -> A
     return ClipFeaturizer(
         augmenter, extractor, length, n_frames=int(cfg.features.n_frames),
         end_jitter_s=aug_cfg.end_jitter_s, pad_dbfs=aug_cfg.pad_dbfs, device=device,
+        end_fraction=float(cfg.data.get("negative_end_fraction", 0.5)),
     )
 
 
@@ -69,14 +70,57 @@ def _fingerprint(cfg: DictConfig, names: list[str], rounds: int) -> str:
         "seed": int(cfg.seed),
         "augmentation": OmegaConf.to_container(cfg.augmentation, resolve=True),
         "clip_duration_s": float(cfg.data.clip_duration_s),
+        "negative_end_fraction": float(cfg.data.get("negative_end_fraction", 0.5)),
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def _fill(writer: Any, make_block: Any, block: int, progress: Any, task: Any) -> None:
-    for start, stop in writer.missing_ranges(block):
-        writer.write(start, make_block(start, stop))
-        progress.update(task, advance=stop - start)
+def _free_device_memory() -> None:
+    import gc
+
+    gc.collect()
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+    except Exception:  # pragma: no cover - best effort
+        pass
+
+
+def _fill(writer: Any, make_block: Any, block: int, progress: Any, task: Any, halved: bool = False) -> tuple[int, bool]:
+    """Write the writer's missing rows in blocks; returns ``(block size, halved)``.
+
+    A CUDA or host out-of-memory error halves the block size once (rows already written are
+    kept) and goes on; a second one stops with :class:`~wakeforge.errors.OutOfMemory`. Blocks
+    after a halving start at other rows, so their random draws (seeded by the block's first
+    row) differ from an uninterrupted full-size run.
+    """
+    from wakeforge.errors import OutOfMemory, is_out_of_memory
+
+    while True:
+        try:
+            for start, stop in writer.missing_ranges(block):
+                writer.write(start, make_block(start, stop))
+                progress.update(task, advance=stop - start)
+            return block, halved
+        except Exception as exc:
+            if not is_out_of_memory(exc):
+                raise
+            _free_device_memory()
+            kind = "CUDA" if type(exc).__name__ == "OutOfMemoryError" else "host"
+            if halved or block <= 1:
+                raise OutOfMemory(
+                    f"out of {kind} memory in augmentation at augmentation.batch_size={block}"
+                    f"{' (already halved once)' if halved else ''}: lower augmentation.batch_size "
+                    f"(e.g. {max(1, block // 2)}) or augmentation.background_max_s, or set device=cpu; "
+                    f"{writer.n_done} of {writer.n_rows} rows of {writer.path.name} are kept, rerun to continue"
+                ) from None
+            log.warning(
+                "augment: out of %s memory with augmentation.batch_size=%d; retrying with %d "
+                "(set augmentation.batch_size=%d to start there)", kind, block, block // 2, block // 2,
+            )
+            block, halved = block // 2, True
 
 
 def run_augment(cfg: DictConfig) -> dict[str, Any]:
@@ -95,7 +139,7 @@ def run_augment(cfg: DictConfig) -> dict[str, Any]:
 
     t0 = time.perf_counter()
     sets: dict[tuple[str, str], tuple[list[np.ndarray], list[str], str]] = {}
-    for cls, folder, mode in (("positive", "positive", "end"), ("adversarial_negative", "negative", "random")):
+    for cls, folder, mode in (("positive", "positive", "end"), ("adversarial_negative", "negative", "mixed")):
         for split in ("train", "test"):
             folder_path = clips_dir(work, f"{folder}_{split}")
             clips, names = load_clip_folder(folder_path, f"{folder}_{split} clips")
@@ -120,6 +164,7 @@ def run_augment(cfg: DictConfig) -> dict[str, Any]:
         jobs.append(("background", "train", n_background * rounds, None, _fingerprint(cfg, ["background", str(n_background)], rounds)))
 
     written: dict[str, int] = {}
+    halved = False  # set once an out-of-memory error halved the block size
     total = sum(j[2] for j in jobs)
     t1 = time.perf_counter()
     with Progress(
@@ -147,7 +192,7 @@ def run_augment(cfg: DictConfig) -> dict[str, Any]:
 
             t_job = time.perf_counter()
             done_before = writer.n_done
-            _fill(writer, make_block, block, progress, task)
+            block, halved = _fill(writer, make_block, block, progress, task, halved)
             writer.finalize()
             dt = time.perf_counter() - t_job
             made = n_rows - done_before
@@ -162,9 +207,9 @@ def run_augment(cfg: DictConfig) -> dict[str, Any]:
 
 
 def main_entry(cfg: DictConfig) -> None:
-    from wakeforge.config import validate_config
+    from wakeforge.check import check_config
 
-    validate_config(cfg)
+    check_config(cfg, stages=["augment"])
     run_augment(cfg)
 
 

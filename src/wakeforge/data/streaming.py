@@ -28,7 +28,7 @@ from wakeforge.errors import WakeforgeError
 
 log = logging.getLogger(__name__)
 
-AUDIO_CLASSES = {"positive": ("positive", "end", 1.0), "adversarial_negative": ("negative", "random", 0.0)}
+AUDIO_CLASSES = {"positive": ("positive", "end", 1.0), "adversarial_negative": ("negative", "mixed", 0.0)}
 
 
 class ArrayRows:
