@@ -21,12 +21,6 @@ def _sha(a: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="libespeak-ng keeps global state (pitch flutter phase, noise) across utterances in a process, "
-    "so a clip depends on what its worker synthesised before; fix proposed for wakeforge/tts/espeak.py "
-    "(reload the library per clip). Remove this marker when it passes.",
-)
 def test_espeak_clip_does_not_depend_on_previous_clips() -> None:
     pytest.importorskip("espeakng_loader")
     from wakeforge.tts.base import BaseVoice, Prosody

@@ -109,7 +109,12 @@ class Manifest:
         line = json.dumps(record, default=str) + "\n"
         # One write() of a short line on a file opened O_APPEND; fsync so a kill after the
         # rename of the output never leaves the output without its manifest line for long.
-        with open(self.path, "a", encoding="utf-8") as fh:
+        # A line cut by an earlier kill is closed first, so it cannot swallow this record.
+        with open(self.path, "a+", encoding="utf-8") as fh:
+            if fh.tell() > 0:
+                fh.seek(fh.tell() - 1)
+                if fh.read(1) != "\n":
+                    line = "\n" + line
             fh.write(line)
             fh.flush()
             os.fsync(fh.fileno())
@@ -118,7 +123,12 @@ class Manifest:
         if not records:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "a", encoding="utf-8") as fh:
-            fh.write("".join(json.dumps(r, default=str) + "\n" for r in records))
+        text = "".join(json.dumps(r, default=str) + "\n" for r in records)
+        with open(self.path, "a+", encoding="utf-8") as fh:
+            if fh.tell() > 0:
+                fh.seek(fh.tell() - 1)
+                if fh.read(1) != "\n":
+                    text = "\n" + text
+            fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())

@@ -1,0 +1,1 @@
+"""Text for stage 1: positive variants, adversarial near-misses, general negative sentences."""
