@@ -47,10 +47,20 @@ def real_recordings(paths: Sequence[str]) -> list[tuple[str, Path, str]]:
             raise ConfigError(
                 f"data.positive_paths: {root} does not exist; fix the path or remove it"
             )
+    import soundfile as sf
+
     items = []
+    unreadable = []
     for f in sorted(set(files)):
+        try:  # undecodable files must not take a train/test slot
+            sf.info(str(f))
+        except Exception:
+            unreadable.append(f.name)
+            continue
         digest = hashlib.sha1(str(f.resolve()).encode()).hexdigest()
         items.append((f"real_{digest[:12]}", f, digest))
+    if unreadable:
+        log.warning("data.positive_paths: skipped %d unreadable file(s): %s", len(unreadable), ", ".join(unreadable[:5]))
     ranked = sorted(items, key=lambda t: t[2])
     n_test = round(REAL_TEST_FRACTION * len(items)) if len(items) >= 2 else 0
     test_keys = {k for k, _, _ in ranked[:n_test]}
