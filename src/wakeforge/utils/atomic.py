@@ -105,25 +105,17 @@ class Manifest:
         return {str(r[self.key]): r for r in self.records() if self.key in r}
 
     def append(self, record: dict[str, Any]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        line = json.dumps(record, default=str) + "\n"
-        # One write() of a short line on a file opened O_APPEND; fsync so a kill after the
-        # rename of the output never leaves the output without its manifest line for long.
-        # A line cut by an earlier kill is closed first, so it cannot swallow this record.
-        with open(self.path, "a+", encoding="utf-8") as fh:
-            if fh.tell() > 0:
-                fh.seek(fh.tell() - 1)
-                if fh.read(1) != "\n":
-                    line = "\n" + line
-            fh.write(line)
-            fh.flush()
-            os.fsync(fh.fileno())
+        self._append_text(json.dumps(record, default=str) + "\n")
 
     def extend(self, records: list[dict[str, Any]]) -> None:
-        if not records:
-            return
+        if records:
+            self._append_text("".join(json.dumps(r, default=str) + "\n" for r in records))
+
+    def _append_text(self, text: str) -> None:
+        # One write() on a file opened for appending, then fsync, so a kill after an output's
+        # rename never leaves it without its manifest line for long. A line cut by an earlier
+        # kill is closed first, so it cannot swallow the new record.
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        text = "".join(json.dumps(r, default=str) + "\n" for r in records)
         with open(self.path, "a+", encoding="utf-8") as fh:
             if fh.tell() > 0:
                 fh.seek(fh.tell() - 1)
