@@ -11,8 +11,8 @@ Public API:
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+
+from wakeforge.utils.lazy import lazy_exports
 
 _EXPORTS = {
     "AugmentationConfig": "pipeline",
@@ -41,14 +41,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(list(globals()) + __all__)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
