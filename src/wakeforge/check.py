@@ -44,7 +44,7 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from wakeforge.config import phrases, register_resolvers, resolve_path
+from wakeforge.config import open_struct, phrases, register_resolvers, resolve_path
 from wakeforge.errors import EXIT_USER_ERROR, ConfigError, WakeforgeError, cli_errors
 
 register_resolvers()
@@ -655,7 +655,7 @@ def _check_accelerator(cfg: DictConfig, stages: Sequence[str], fallback: bool) -
         return []
     keys = [k for k, on in (("trainer.accelerator=" + accel, wants_trainer), ("device=" + device, wants_device)) if on]
     if fallback:
-        with _writable(cfg):
+        with open_struct(cfg):
             if wants_trainer:
                 cfg.trainer.accelerator = "cpu"
                 if str(cfg.trainer.get("strategy", "")).startswith("ddp"):
@@ -663,21 +663,6 @@ def _check_accelerator(cfg: DictConfig, stages: Sequence[str], fallback: bool) -
             if wants_device:
                 cfg.device = "cpu"
     return [Problem("accelerator", f"{' and '.join(keys)} requested but no CUDA device is available: running on the CPU", "warning")]
-
-
-class _writable:  # noqa: N801
-    def __init__(self, cfg: DictConfig) -> None:
-        self.cfg = cfg
-
-    def __enter__(self) -> None:
-        self.ro = OmegaConf.is_readonly(self.cfg)
-        self.struct = OmegaConf.is_struct(self.cfg)
-        OmegaConf.set_readonly(self.cfg, False)
-        OmegaConf.set_struct(self.cfg, False)
-
-    def __exit__(self, *exc: object) -> None:
-        OmegaConf.set_struct(self.cfg, self.struct)
-        OmegaConf.set_readonly(self.cfg, self.ro)
 
 
 # ---------------------------------------------------------------------------------------------
