@@ -333,6 +333,9 @@ def _init_worker(settings: GenerateSettings, warm_up: bool = True) -> None:
                     warm()
                 except Exception:
                     log.debug("warm-up of %s failed", getattr(eng, "name", eng), exc_info=True)
+        from wakeforge.tts.perturb import warm_up as warm_up_perturb
+
+        warm_up_perturb()
 
 
 def _worker_planner(path: str) -> ClipPlanner:
@@ -414,6 +417,8 @@ def _work(task: tuple[str, int, str, str]) -> dict[str, Any]:
     split, index, spec_id, planner_path = task
     s = _CTX.settings
     planner = _worker_planner(planner_path)
+    if not spec_id:  # fresh split: the main process left the fingerprint to the worker
+        spec_id = planner.spec(split, index, 0).fingerprint(_fingerprint_extra(s))
     reasons: Counter[str] = Counter()
     for attempt in range(MAX_ATTEMPTS):
         spec = planner.spec(split, index, attempt)
@@ -491,12 +496,34 @@ class GenerateReport:
         return "\n".join(lines)
 
 
+def _fingerprint_extra(s: GenerateSettings) -> dict[str, Any]:
+    """Settings outside the clip plan that still shape a clip (part of its ``spec_id``)."""
+    return {
+        "render_version": RENDER_VERSION,
+        "min_s": s.min_clip_duration_s,
+        "max_s": s.max_clip_duration_s,
+    }
+
+
+def _has_records(split_dir: Path) -> bool:
+    return any(m.stat().st_size > 0 for m in split_dir.glob("manifest*.jsonl"))
+
+
 def _tasks_for(
-    planner: ClipPlanner, s: GenerateSettings, extra: Mapping[str, Any]
+    planner: ClipPlanner, s: GenerateSettings, work_dir: Path
 ) -> dict[str, dict[str, str]]:
-    """``{split: {key: spec_id}}`` for every planned synthetic clip (all shards)."""
+    """``{split: {key: spec_id}}`` for every planned synthetic clip (all shards).
+
+    A split without manifest records has nothing to reconcile, so its ids are left empty
+    (``""``) and each worker fingerprints its own clips: planning every spec twice in the main
+    process would keep the workers waiting at the start of a fresh run (~0.35 ms a clip).
+    """
+    extra = _fingerprint_extra(s)
     planned: dict[str, dict[str, str]] = {}
     for split, n in s.counts().items():
+        if not _has_records(clips_dir(work_dir, split)):
+            planned[split] = {f"{i:06d}": "" for i in range(n)}
+            continue
         planned[split] = {}
         for i in range(n):
             spec = planner.spec(split, i, 0)
@@ -542,8 +569,24 @@ def _remove_orphan_planners() -> None:
             continue
 
 
+#: Math-library thread pools capped in workers: each worker is one process on one core, and a
+#: BLAS pool per worker (numpy matmul in the formant warp) would oversubscribe the cores.
+_WORKER_THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
 def _start_pool(s: GenerateSettings, workers: int) -> Any:
-    return mp.get_context("spawn").Pool(workers, initializer=_init_worker, initargs=(s,))
+    # Spawned children read the environment at start-up, before numpy loads its BLAS.
+    saved = {k: os.environ.get(k) for k in _WORKER_THREAD_ENV}
+    for k in _WORKER_THREAD_ENV:
+        os.environ.setdefault(k, "1")
+    try:
+        return mp.get_context("spawn").Pool(workers, initializer=_init_worker, initargs=(s,))
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def _generate(
@@ -553,12 +596,7 @@ def _generate(
     planner = build_planner(s, engines)
     with open(planner_path, "wb") as fh:
         pickle.dump(planner, fh, protocol=pickle.HIGHEST_PROTOCOL)
-    extra = {
-        "render_version": RENDER_VERSION,
-        "min_s": s.min_clip_duration_s,
-        "max_s": s.max_clip_duration_s,
-    }
-    planned = _tasks_for(planner, s, extra)
+    planned = _tasks_for(planner, s, work_dir)
     reals = real_recordings(s.positive_paths)
     real_ids = {
         key: real_spec_id(path, RENDER_VERSION, s.min_clip_duration_s, s.max_clip_duration_s)
@@ -713,9 +751,9 @@ def _run_tasks(
             for t in tasks:
                 yield _work(t)
             return
-        workers = getattr(pool, "_processes", 2)
-        chunk = max(1, min(8, len(tasks) // (workers * 8)))
-        yield from pool.imap_unordered(_work, tasks, chunksize=chunk)
+        # Small chunks: a clip takes ~0.1 s, so handing them out two at a time costs nothing
+        # and no worker sits idle at the end while another finishes a long chunk.
+        yield from pool.imap_unordered(_work, tasks, chunksize=2)
 
     try:
         for res in results():

@@ -98,22 +98,37 @@ def _is_clean_word(word: str) -> bool:
 @functools.lru_cache(maxsize=1)
 def _index() -> tuple[dict[int, tuple[np.ndarray, list[str]]], dict[Phones, str]]:
     """Dictionary words grouped by phone count as int arrays, and phones -> one spelling."""
+    # Built once per process from ~135k entries, on the planning path that workers wait for:
+    # stress digits are stripped once per distinct pronunciation and the id rows are made per
+    # length group in one numpy call.
     phone_id = {p: i for i, p in enumerate(ALL_PHONES)}
-    by_len: dict[int, tuple[list[list[int]], list[str]]] = {}
+    bare_of: dict[Phones, Phones | None] = {}
+    by_len: dict[int, tuple[list[Phones], list[str]]] = {}
     pron2word: dict[Phones, str] = {}
     for word, phones in cmu_entries():
         if not _is_clean_word(word):
             continue
-        bare = strip_stress(phones)
-        if any(p not in phone_id for p in bare):
+        bare = bare_of.get(phones, ())
+        if bare == ():
+            b = strip_stress(phones)
+            bare = bare_of[phones] = b if all(p in phone_id for p in b) else None
+        if bare is None:
             continue
         rows, words = by_len.setdefault(len(bare), ([], []))
-        rows.append([phone_id[p] for p in bare])
+        rows.append(bare)
         words.append(word)
         old = pron2word.get(bare)
         if old is None or (len(word), word) < (len(old), old):
             pron2word[bare] = word
-    arrays = {n: (np.asarray(r, dtype=np.int16), w) for n, (r, w) in by_len.items()}
+    arrays = {
+        n: (
+            np.fromiter(
+                (phone_id[p] for row in r for p in row), dtype=np.int16, count=len(r) * n
+            ).reshape(len(r), n),
+            w,
+        )
+        for n, (r, w) in by_len.items()
+    }
     return arrays, pron2word
 
 

@@ -170,8 +170,10 @@ def _speak_fresh(text: str, voice: str, rate: int, pitch_range: int) -> tuple[np
 
     libespeak-ng keeps global state between utterances (pitch flutter phase, noise generator),
     so in a long-lived process a clip would depend on the clips synthesised before it. Loading
-    the library per clip (~2 ms) makes every clip a function of its own text and settings only:
-    reruns and shards reproduce it exactly.
+    the library per clip (~2 ms) removes that carry-over: a clip's length and waveform follow
+    from its own text and settings. It is not bit-exact: some state survives the reload (the
+    same call gives one of two waveforms, correlation 0.998), so reruns and shards reproduce
+    espeak clips closely but not byte for byte (Piper clips are byte-exact).
     """
     lib = _Lib()
     try:

@@ -36,7 +36,6 @@ from fractions import Fraction
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
-from scipy.signal import firwin, upfirdn
 
 from wakeforge.audio.constants import SAMPLE_RATE_HZ
 
@@ -64,11 +63,25 @@ def synth_length_scale(length_scale: float, pitch_semitones: float, tempo: float
 @functools.lru_cache(maxsize=256)
 def _polyphase_filter(up: int, down: int) -> np.ndarray:
     # Same design as scipy.signal.resample_poly (Kaiser, beta 5, half-length 10 * max(up, down)),
-    # cached: designing a filter costs more than applying it to a one-second clip.
+    # cached: designing a filter costs more than applying it to a one-second clip. scipy.signal
+    # is imported here, not at module level: the planner (main process) imports this module for
+    # synth_length_scale and must not pay scipy.signal's ~1 s import while workers wait for work.
+    from scipy.signal import firwin
+
     max_rate = max(up, down)
     half_len = 10 * max_rate
     h = firwin(2 * half_len + 1, 1.0 / max_rate, window=("kaiser", 5.0))
     return (h * up).astype(np.float64)
+
+
+def warm_up(sr_in: int = 22050) -> None:
+    """Import scipy.signal/scipy.fft and build the plain-resampling filter now
+    (worker start-up, while the main process plans) rather than on the first clip."""
+    import scipy.signal  # noqa: F401
+
+    import scipy.fft  # noqa: F401
+
+    _polyphase_filter(*_ratio(sr_in, SAMPLE_RATE_HZ, 1.0))
 
 
 def _ratio(sr_in: float, sr_out: int, pitch_factor: float) -> tuple[int, int]:
@@ -90,6 +103,8 @@ def resample_pitch(
         >>> resample_pitch(np.zeros(22050, np.float32), 22050).shape
         (16000,)
     """
+    from scipy.signal import upfirdn
+
     up, down = _ratio(sr_in, sr_out, pitch_factor)
     x = np.asarray(audio, dtype=np.float64)
     if up == down == 1:
@@ -115,16 +130,42 @@ def _stft(x: np.ndarray, win: np.ndarray) -> tuple[np.ndarray, int]:
 
 def _istft(spec: np.ndarray, win: np.ndarray, n_padded: int, n_out: int) -> np.ndarray:
     frames = np.fft.irfft(spec, n=N_FFT, axis=1) * win
-    out = np.zeros(n_padded)
-    norm = np.zeros(n_padded)
-    w2 = win**2
-    for i, fr in enumerate(frames):
-        s = i * HOP
-        out[s : s + N_FFT] += fr
-        norm[s : s + N_FFT] += w2
+    # Overlap-add without a Python loop over frames: N_FFT is a multiple of HOP, so frame i
+    # covers hop blocks i .. i + N_FFT/HOP - 1; add each of those block columns with one
+    # strided slice. The window-power normaliser is the same sum over win**2.
+    k = N_FFT // HOP
+    n_frames = len(frames)
+    n_blocks = max(n_frames + k - 1, -(-n_padded // HOP))
+    blocks = np.zeros((n_blocks, HOP))
+    norm_blocks = np.zeros((n_blocks, HOP))
+    fr = frames.reshape(n_frames, k, HOP)
+    w2 = (win**2).reshape(k, HOP)
+    for j in range(k):
+        blocks[j : j + n_frames] += fr[:, j]
+        norm_blocks[j : j + n_frames] += w2[j]
+    out = blocks.reshape(-1)
+    norm = norm_blocks.reshape(-1)
     pad = N_FFT // 2
-    out = out[pad : pad + n_out] / np.maximum(norm[pad : pad + n_out], 1e-8)
-    return out
+    return out[pad : pad + n_out] / np.maximum(norm[pad : pad + n_out], 1e-8)
+
+
+@functools.lru_cache(maxsize=1)
+def _window() -> np.ndarray:
+    return np.hanning(N_FFT + 1)[:-1]
+
+
+def _smooth_log_spectrum(log_mag: np.ndarray) -> np.ndarray:
+    """Cepstrally smoothed log envelope of each frame (rows of ``[frames, N_FFT/2+1]``).
+
+    Same as ``irfft`` -> keep quefrencies below LIFTER -> ``rfft``: for a real, even spectrum
+    that pair is a DCT-I each way, so two length-257 DCTs per frame do it without building the
+    full cepstrum (and without a BLAS matmul, whose thread pool would spin on every core).
+    """
+    from scipy.fft import dct
+
+    cep = dct(log_mag, type=1, axis=1) / N_FFT
+    cep[:, LIFTER:] = 0.0
+    return dct(cep, type=1, axis=1)
 
 
 def warp_formants(audio: np.ndarray, factor: float) -> np.ndarray:
@@ -145,12 +186,10 @@ def warp_formants(audio: np.ndarray, factor: float) -> np.ndarray:
     x = np.asarray(audio, dtype=np.float64)
     if abs(factor - 1.0) < 1e-3 or len(x) < N_FFT:
         return x.astype(np.float32)
-    win = np.hanning(N_FFT + 1)[:-1]
+    win = _window()
     spec, n_padded = _stft(x, win)
     log_mag = np.log(np.abs(spec) + 1e-6)
-    cep = np.fft.irfft(log_mag, n=N_FFT, axis=1)
-    cep[:, LIFTER : N_FFT - LIFTER + 1] = 0.0
-    env = np.fft.rfft(cep, axis=1).real  # smoothed log envelope per frame
+    env = _smooth_log_spectrum(log_mag)  # smoothed log envelope per frame
     n_bins = env.shape[1]
     src = np.arange(n_bins) / factor  # target envelope at f = source envelope at f / factor
     i0 = np.clip(np.floor(src).astype(int), 0, n_bins - 1)
