@@ -97,7 +97,14 @@ def run_training(cfg: DictConfig) -> dict[str, Any]:
     export_dir = _hydra_output_dir() if _is_multirun() else work_dir
 
     datamodule = build_datamodule(cfg)
-    model = hydra.utils.instantiate(cfg.model, clip_duration_s=float(cfg.data.clip_duration_s), _convert_="partial")
+    from wakeforge.augment.stage import negative_windows_per_clip
+
+    model = hydra.utils.instantiate(
+        cfg.model,
+        clip_duration_s=float(cfg.data.clip_duration_s),
+        negative_windows_per_clip=negative_windows_per_clip(cfg),
+        _convert_="partial",
+    )
 
     callbacks: list[Any] = []
     for name, cb_cfg in (cfg.get("callbacks") or {}).items():

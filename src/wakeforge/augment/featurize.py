@@ -83,6 +83,8 @@ class ClipFeaturizer:
         pad_dbfs: Sequence[float] = (-60.0, -40.0),
         device: torch.device | str = "cpu",
         end_fraction: float = 0.5,
+        negative_windows: int = 1,
+        negative_hop_frames: int = 2,
     ) -> None:
         self.augmenter = augmenter
         self.extractor = extractor
@@ -92,6 +94,8 @@ class ClipFeaturizer:
         self.pad_dbfs = (float(pad_dbfs[0]), float(pad_dbfs[1]))
         self.device = torch.device(device)
         self.end_fraction = float(end_fraction)
+        self.negative_windows = max(1, int(negative_windows))
+        self.negative_hop_frames = max(1, int(negative_hop_frames))
         bank = getattr(augmenter, "background_bank", None)
         # Placement runs on the CPU with a CPU generator; keep a CPU copy of the padding bank.
         self._pad_bank = bank.detach().cpu() if bank is not None and bank.numel() > 1 else None
@@ -161,3 +165,44 @@ class ClipFeaturizer:
 
     def __call__(self, clips: Sequence[np.ndarray], mode: str, generator: torch.Generator, augment: bool = True) -> Tensor:
         return self.features(self.windows(clips, mode, generator), generator, augment)
+
+    @torch.no_grad()
+    def negative_rows(self, clips: Sequence[np.ndarray], generator: torch.Generator, augment: bool = True) -> Tensor:
+        """Feature rows of negative clips as the streaming detector sees them: ``negative_windows``
+        rows per clip (clip-major), the model window sliding ``negative_hop_frames`` x 80 ms at a time.
+
+        Each clip is placed in one longer window with its end drawn uniformly between 0-200 ms
+        before the first row's window end and the last row's window end; one augmentation and
+        one embedding pass over the long window give every row (the embedding model is
+        convolutional in time, so a row equals featurising its own stretch of the long window).
+        The rows cover the clip starting, running past the window end (cut off), ending right at
+        the window end (where a positive would fire) and followed by noise. With one window per
+        clip this is :meth:`__call__` in ``mixed`` mode.
+
+        Returns:
+            ``[len(clips) * negative_windows, n_frames, 96]``.
+        """
+        from wakeforge.audio.constants import FRAME_SAMPLES, SAMPLE_RATE_HZ
+        from wakeforge.augment.placement import place_clips
+
+        k, hop = self.negative_windows, self.negative_hop_frames
+        if k <= 1:
+            return self(clips, "mixed", generator, augment)
+        extra = (k - 1) * hop * FRAME_SAMPLES
+        windows = place_clips(
+            clips, self.length + extra, mode="end",
+            end_jitter_s=(self.end_jitter_s[0], self.end_jitter_s[1] + extra / SAMPLE_RATE_HZ),
+            background=self._pad_bank, rng=generator, pad_dbfs=self.pad_dbfs,
+        )
+        x = windows.to(self.device, non_blocking=True)
+        if augment:
+            x = self.augmenter(x, generator=generator)
+        feats = self.extractor(x)
+        need = self.n_frames + (k - 1) * hop
+        if feats.shape[1] < need:
+            raise WakeforgeError(
+                f"windows of {x.shape[1]} samples give {feats.shape[1]} frames < {need}; raise data.clip_duration_s"
+            )
+        feats = feats[:, feats.shape[1] - need :]
+        rows = torch.stack([feats[:, j * hop : j * hop + self.n_frames] for j in range(k)], dim=1)
+        return rows.reshape(len(clips) * k, self.n_frames, feats.shape[-1])

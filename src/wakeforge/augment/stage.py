@@ -21,6 +21,7 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from wakeforge.audio.constants import SAMPLE_RATE_HZ
+from wakeforge.errors import ConfigError
 from wakeforge.config import resolve_path
 from wakeforge.data.layout import clips_dir, feature_file, features_dir
 from wakeforge.utils.atomic import write_json_atomic
@@ -50,7 +51,27 @@ def build_featurizer(cfg: DictConfig, extra_clips: list[Any] | None = None) -> A
         augmenter, extractor, length, n_frames=int(cfg.features.n_frames),
         end_jitter_s=aug_cfg.end_jitter_s, pad_dbfs=aug_cfg.pad_dbfs, device=device,
         end_fraction=float(cfg.data.get("negative_end_fraction", 0.5)),
+        negative_windows=negative_windows_per_clip(cfg),
+        negative_hop_frames=_hop_frames(cfg),
     )
+
+
+def negative_windows_per_clip(cfg: DictConfig) -> int:
+    """Feature rows per negative clip (``data.negative_windows_per_clip``, at least 1)."""
+    n = int(cfg.data.get("negative_windows_per_clip", 1) or 1)
+    if n < 1:
+        raise ConfigError(f"data.negative_windows_per_clip={n} must be >= 1")
+    return n
+
+
+def _hop_frames(cfg: DictConfig) -> int:
+    hop_s = float(cfg.data.get("negative_window_hop_s", 0.16))
+    frames = int(round(hop_s / 0.08))
+    if frames < 1 or abs(frames * 0.08 - hop_s) > 1e-6:
+        raise ConfigError(
+            f"data.negative_window_hop_s={hop_s} must be a positive multiple of 0.08 s (one embedding frame)"
+        )
+    return frames
 
 
 def _resolve_aug_paths(aug_cfg: Any) -> Any:
@@ -71,6 +92,8 @@ def _fingerprint(cfg: DictConfig, names: list[str], rounds: int) -> str:
         "augmentation": OmegaConf.to_container(cfg.augmentation, resolve=True),
         "clip_duration_s": float(cfg.data.clip_duration_s),
         "negative_end_fraction": float(cfg.data.get("negative_end_fraction", 0.5)),
+        "negative_windows_per_clip": negative_windows_per_clip(cfg),
+        "negative_hop_frames": _hop_frames(cfg),
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
@@ -157,9 +180,10 @@ def run_augment(cfg: DictConfig) -> dict[str, Any]:
     manifest: dict[str, Any] = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
     n_background = int(cfg.data.get("n_background", 0))
     jobs: list[tuple[str, str, int, Any, str]] = []
+    per_clip = {"positive": 1, "adversarial_negative": featurizer.negative_windows}
     for (cls, split), (clips, names, mode) in sets.items():
         n_rounds = rounds if split == "train" else 1
-        jobs.append((cls, split, len(clips) * n_rounds, (clips, mode), _fingerprint(cfg, names, n_rounds)))
+        jobs.append((cls, split, len(clips) * n_rounds * per_clip[cls], (clips, mode), _fingerprint(cfg, names, n_rounds)))
     if n_background > 0:
         jobs.append(("background", "train", n_background * rounds, None, _fingerprint(cfg, ["background", str(n_background)], rounds)))
 
@@ -186,13 +210,24 @@ def run_augment(cfg: DictConfig) -> dict[str, Any]:
                     feats = featurizer.features(windows, g)
                 else:
                     clips, mode = src
-                    picked = [clips[r % len(clips)] for r in range(start, stop)]
-                    feats = featurizer(picked, mode, g)
+                    k = featurizer.negative_windows if mode == "mixed" else 1
+                    if k > 1:
+                        # Rows are clip-major (k rows per clip): featurise the clips the block
+                        # touches and cut out its rows.
+                        first, last = start // k, (stop - 1) // k
+                        picked = [clips[c % len(clips)] for c in range(first, last + 1)]
+                        feats = featurizer.negative_rows(picked, g)[start - first * k : stop - first * k]
+                    else:
+                        picked = [clips[r % len(clips)] for r in range(start, stop)]
+                        feats = featurizer(picked, mode, g)
                 return feats.float().cpu().numpy()
 
             t_job = time.perf_counter()
             done_before = writer.n_done
-            block, halved = _fill(writer, make_block, block, progress, task, halved)
+            # Blocks count rows; a negative clip gives k rows, so its blocks hold k x as many.
+            k = per_clip.get(cls, 1)
+            job_block, halved = _fill(writer, make_block, block * k, progress, task, halved)
+            block = max(1, job_block // k)
             writer.finalize()
             dt = time.perf_counter() - t_job
             made = n_rows - done_before

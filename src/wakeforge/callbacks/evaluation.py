@@ -21,6 +21,28 @@ SUMMARY_KEYS = (
 )
 
 
+def negative_kinds(folder: Path) -> dict[str, str]:
+    """``{wav path: "adversarial" | "general"}`` from stage 1's manifest in ``folder``.
+
+    Near-miss phrases (adversarial and custom negatives) are reported apart from general
+    speech: they are chosen to sound like the phrase, so their accept rate measures how finely
+    the model separates, while general speech gives the false accepts per hour a user hears.
+    """
+    out: dict[str, str] = {}
+    manifest = folder / "manifest.jsonl"
+    if not manifest.exists():
+        return out
+    for line in manifest.read_text(encoding="utf-8").splitlines():
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        kind = str(rec.get("kind", ""))
+        if "file" in rec and kind:
+            out[str(folder / rec["file"])] = "general" if kind == "general" else "adversarial"
+    return out
+
+
 class HeldOutEvaluation(Callback):
     """Runs :func:`wakeforge.eval.report.evaluate_model` on ``{work_dir}/positive_test`` and
     ``negative_test`` with the exported ONNX model.
@@ -71,8 +93,11 @@ class HeldOutEvaluation(Callback):
             target_fa_per_hour=self.target,
             refractory_s=self.refractory_s,
             out_dir=out_dir,
+            negative_groups=negative_kinds(self.work_dir / "negative_test"),
         )
         summary = {k: res.get(k) for k in SUMMARY_KEYS if k in res}
+        if res.get("by_group"):
+            summary["by_group"] = res["by_group"]
         self.result = summary
         for lg in trainer.loggers:
             if type(lg).__name__ == "WandbLogger":
@@ -81,7 +106,10 @@ class HeldOutEvaluation(Callback):
                 except Exception as exc:  # logging must never lose a trained model
                     log.warning("could not log the evaluation to W&B: %s", exc)
             else:
-                lg.log_metrics({f"test/{k}": float(v) for k, v in summary.items() if isinstance(v, (int, float))})
+                flat = {f"test/{k}": float(v) for k, v in summary.items() if isinstance(v, (int, float))}
+                for g, vals in (summary.get("by_group") or {}).items():
+                    flat.update({f"test/{g}/{k}": float(v) for k, v in vals.items() if isinstance(v, (int, float))})
+                lg.log_metrics(flat)
         card_path = Path(exporter.result["card"])
         card = json.loads(card_path.read_text())
         card["held_out_evaluation"] = {**summary, "note": "streaming detector path on positive_test/negative_test (unseen voices)", "plots": [f"{self.out_subdir}/det.png", f"{self.out_subdir}/scores_hist.png"]}
@@ -94,3 +122,9 @@ class HeldOutEvaluation(Callback):
             fmt(summary.get("recall")), self.threshold, fmt(summary.get("false_accepts_per_hour"), ".2f"),
             fmt(summary.get("negative_hours")), self.target, fmt(summary.get("threshold_at_target")),
         )
+        for g, vals in (summary.get("by_group") or {}).items():
+            log.info(
+                "held-out %s negatives: %d of %d clips accepted at %.2f (%s FA/h over %s h); recall %s at the threshold (%s) that keeps them within %.2f FA/h",
+                g, vals["files_accepted"], vals["files"], self.threshold, fmt(vals.get("false_accepts_per_hour"), ".1f"),
+                fmt(vals.get("hours")), fmt(vals.get("recall_at_target")), fmt(vals.get("threshold_at_target")), self.target,
+            )

@@ -141,7 +141,10 @@ class StreamingDataModule(LightningDataModule):
             feats = []
             for s in range(0, len(clips), block):  # fixed seed: the same validation set every epoch
                 g = seeded_generator(self.seed, 2, group, s)
-                feats.append(self.featurizer(clips[s : s + block], mode, g).cpu().numpy())
+                if name == "adversarial_negative":  # k rows per clip, as stage 2 writes them
+                    feats.append(self.featurizer.negative_rows(clips[s : s + block], g).cpu().numpy())
+                else:
+                    feats.append(self.featurizer(clips[s : s + block], mode, g).cpu().numpy())
             parts.append((ArrayRows(np.concatenate(feats), f"{name}_test"), group))
         if self.fp_path:
             parts.append((open_feature_rows(resolve_path(self.fp_path), "fp_validation"), 2))

@@ -125,6 +125,7 @@ def evaluate_model(
     n_worst: int = 5,
     seed: int = 0,
     pad_s: float = 1.0,
+    negative_groups: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Score positive and negative recordings with a model and report detection metrics.
 
@@ -145,6 +146,10 @@ def evaluate_model(
         n_worst: How many worst false accepts and misses to return.
         seed: Seed for padding/mixing noise and the detector's start-up noise.
         pad_s: Seconds of low noise around each file (the detector needs context).
+        negative_groups: Optional ``{negative file path: group}`` (e.g. ``general`` /
+            ``adversarial`` from stage 1's manifest): adds ``by_group`` with each group's
+            false accepts, FA/hour, share of files accepted, and the recall at the lowest
+            threshold that keeps that group within ``target_fa_per_hour``.
 
     Returns:
         JSON-ready dict: ``recall``, ``false_accepts``, ``false_accepts_per_hour``,
@@ -268,12 +273,51 @@ def evaluate_model(
         "seconds": 0.0,
         "outputs": {},
     }
+    if negative_groups:
+        result["by_group"] = _by_group(
+            neg, negative_groups, pos_max, threshold, target_fa_per_hour, thresholds, refr
+        )
     if out_dir is not None:
         result["outputs"] = write_outputs(result, per_file, neg_streams, out_dir)
     result["seconds"] = round(time.perf_counter() - t0, 3)
     if out_dir is not None:
         _write_metrics(result, Path(out_dir))
     return result
+
+
+def _by_group(
+    neg: list[Any],
+    groups: dict[str, str],
+    pos_max: np.ndarray,
+    threshold: float,
+    target_fa_per_hour: float,
+    thresholds: Sequence[float] | None,
+    refr: int,
+) -> dict[str, dict[str, Any]]:
+    """Per-group negative metrics (see ``negative_groups`` in :func:`evaluate_model`)."""
+    from wakeforge.eval import metrics
+
+    by: dict[str, list[Any]] = {}
+    for n in neg:
+        by.setdefault(groups.get(str(n.path), "other"), []).append(n)
+    out: dict[str, dict[str, Any]] = {}
+    for name, items in sorted(by.items()):
+        streams = [n.scores for n in items]
+        hours = sum(n.duration_s for n in items) / 3600.0
+        fas = [metrics.count_activations(s, threshold, refr) for s in streams]
+        det = metrics.det_curve(pos_max, streams, hours, thresholds, refractory_frames=refr)
+        thr = metrics.threshold_for_target(det, target_fa_per_hour)
+        out[name] = {
+            "files": len(items),
+            "hours": hours,
+            "false_accepts": int(sum(fas)),
+            "false_accepts_per_hour": _num(sum(fas) / hours) if hours > 0 else None,
+            "files_accepted": int(sum(1 for f in fas if f > 0)),
+            "accept_rate": _num(sum(1 for f in fas if f > 0) / len(items)),
+            "threshold_at_target": thr,
+            "recall_at_target": _num(metrics.recall_at(det, thr)) if pos_max.size else None,
+        }
+    return out
 
 
 def _fa_at(det: dict[str, Any], thr: float | None) -> float | None:
@@ -400,6 +444,10 @@ def log_to_wandb(result: dict[str, Any], logger: Any = None, prefix: str = "test
         "negative_hours": result["negative_hours"],
     }
     payload: dict[str, Any] = {f"{prefix}/{k}": v for k, v in scalars.items() if v is not None}
+    for group, vals in (result.get("by_group") or {}).items():
+        payload.update({
+            f"{prefix}/{group}/{k}": v for k, v in vals.items() if isinstance(v, (int, float))
+        })
     outputs = result.get("outputs") or {}
     for key, name in (("det_png", "det"), ("scores_hist_png", "score_histogram")):
         if outputs.get(key) and Path(outputs[key]).is_file():

@@ -131,3 +131,24 @@ def test_log_to_wandb_offline(result, tmp_path, monkeypatch):
     worst = [p.name for p in files if p.suffix == ".wav" and "audio" in p.parts]
     assert any(n.startswith("worst_false_accepts") for n in worst)
     assert any(n.startswith("worst_misses") for n in worst)
+
+
+def test_negative_groups_split_the_false_accepts(dataset, tone_head, feature_paths):
+    # Near-miss files and general files reported apart: all 3 tones are in the "near" file.
+    groups = {
+        str(dataset / "neg" / "long_with_3_tones.wav"): "adversarial",
+        str(dataset / "neg" / "quiet.wav"): "general",
+    }
+    r = evaluate_model(tone_head, dataset / "pos", dataset / "neg", threshold=0.5,
+                       target_fa_per_hour=0.5, refractory_s=2.0, feature_paths=feature_paths,
+                       negative_groups=groups)
+    adv, gen = r["by_group"]["adversarial"], r["by_group"]["general"]
+    assert adv["files"] == 1 and adv["files_accepted"] == 1 and adv["false_accepts"] == 3
+    assert adv["hours"] == pytest.approx(30 / 3600)
+    assert adv["false_accepts_per_hour"] == pytest.approx(360.0)
+    assert adv["threshold_at_target"] is None  # the tones saturate the head
+    assert gen["files"] == 1 and gen["false_accepts"] == 0 and gen["accept_rate"] == 0.0
+    assert gen["false_accepts_per_hour"] == 0.0
+    # Quiet noise fires at no threshold: the lowest grid threshold keeps it within target,
+    # and 4 of 5 positives score above it.
+    assert gen["recall_at_target"] == pytest.approx(0.8)
