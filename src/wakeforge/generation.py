@@ -569,8 +569,8 @@ def _remove_orphan_planners() -> None:
             continue
 
 
-#: Math-library thread pools capped in workers: each worker is one process on one core, and a
-#: BLAS pool per worker (numpy matmul in the formant warp) would oversubscribe the cores.
+#: Math-library thread pools capped in workers: each worker is one process on one core; a BLAS
+#: pool per worker (OpenBLAS starts one spinning thread per core) would oversubscribe the cores.
 _WORKER_THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 

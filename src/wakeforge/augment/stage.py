@@ -21,9 +21,9 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from wakeforge.audio.constants import SAMPLE_RATE_HZ
-from wakeforge.errors import ConfigError
 from wakeforge.config import resolve_path
 from wakeforge.data.layout import clips_dir, feature_file, features_dir
+from wakeforge.errors import ConfigError
 from wakeforge.utils.atomic import write_json_atomic
 
 log = logging.getLogger(__name__)
@@ -183,7 +183,8 @@ def run_augment(cfg: DictConfig) -> dict[str, Any]:
     per_clip = {"positive": 1, "adversarial_negative": featurizer.negative_windows}
     for (cls, split), (clips, names, mode) in sets.items():
         n_rounds = rounds if split == "train" else 1
-        jobs.append((cls, split, len(clips) * n_rounds * per_clip[cls], (clips, mode), _fingerprint(cfg, names, n_rounds)))
+        k = per_clip[cls]
+        jobs.append((cls, split, len(clips) * n_rounds * k, (clips, mode, k), _fingerprint(cfg, names, n_rounds)))
     if n_background > 0:
         jobs.append(("background", "train", n_background * rounds, None, _fingerprint(cfg, ["background", str(n_background)], rounds)))
 
@@ -209,8 +210,7 @@ def run_augment(cfg: DictConfig) -> dict[str, Any]:
                     windows = featurizer.background_windows(stop - start, g)
                     feats = featurizer.features(windows, g)
                 else:
-                    clips, mode = src
-                    k = featurizer.negative_windows if mode == "mixed" else 1
+                    clips, mode, k = src
                     if k > 1:
                         # Rows are clip-major (k rows per clip): featurise the clips the block
                         # touches and cut out its rows.
