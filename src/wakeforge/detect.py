@@ -61,10 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _validate(args: argparse.Namespace) -> None:
-    if not 0.0 < args.threshold <= 1.0:
-        raise WakeforgeError(f"--threshold must be in (0, 1], got {args.threshold}")
-    if args.refractory_s < 0:
-        raise WakeforgeError(f"--refractory-s must be >= 0, got {args.refractory_s}")
+    from wakeforge.eval.metrics import check_operating_point
+
+    check_operating_point(args.threshold, args.refractory_s)
     if not args.list and not args.mic and not args.files:
         raise WakeforgeError("nothing to do: pass audio FILEs, --mic, or --list "
                              "(python -m wakeforge.detect --help)")

@@ -62,12 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _validate(args: argparse.Namespace) -> None:
-    if not 0.0 < args.threshold <= 1.0:
-        raise WakeforgeError(f"--threshold must be in (0, 1], got {args.threshold}")
+    from wakeforge.eval.metrics import check_operating_point
+
+    check_operating_point(args.threshold, args.refractory_s)
     if args.target_fa_per_hour < 0:
         raise WakeforgeError(f"--target-fa-per-hour must be >= 0, got {args.target_fa_per_hour}")
-    if args.refractory_s < 0:
-        raise WakeforgeError(f"--refractory-s must be >= 0, got {args.refractory_s}")
     if not args.positive and not args.negative:
         raise WakeforgeError("nothing to evaluate: pass --positive and/or --negative files "
                              "or folders")

@@ -38,6 +38,17 @@ DEFAULT_REFRACTORY_S = 2.0
 ScoreStreams = np.ndarray | Sequence[np.ndarray]
 
 
+def check_operating_point(threshold: float, refractory_s: float) -> None:
+    """The CLI's one-line error for a threshold outside (0, 1] or a negative refractory time
+    (shared by ``wakeforge.detect`` and ``wakeforge.evaluate``)."""
+    from wakeforge.errors import WakeforgeError
+
+    if not 0.0 < threshold <= 1.0:
+        raise WakeforgeError(f"--threshold must be in (0, 1], got {threshold}")
+    if refractory_s < 0:
+        raise WakeforgeError(f"--refractory-s must be >= 0, got {refractory_s}")
+
+
 def refractory_frames_for(refractory_s: float, frame_s: float = FRAME_S) -> int:
     """Seconds -> whole frames (rounded, so 2.0 s / 0.08 s is 25, not 26).
 

@@ -128,3 +128,14 @@ def test_evaluate_cli_errors(capsys, tmp_path):
     with pytest.raises(SystemExit) as exc:
         evaluate.main(["--model", "m"])
     assert exc.value.code == 2 and "nothing to evaluate" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("mod", [detect, evaluate])
+@pytest.mark.parametrize("flag, value", [("--threshold", "0"), ("--refractory-s", "-1")])
+def test_operating_point_errors_are_shared(mod, flag, value, capsys):
+    argv = ["--model", "m", "--positive", "x.wav"] if mod is evaluate else ["--model", "m", "x.wav"]
+    with pytest.raises(SystemExit) as exc:
+        mod.main([*argv, flag, value])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {flag} must be") and err.count("\n") == 1
