@@ -665,6 +665,16 @@ def _check_accelerator(cfg: DictConfig, stages: Sequence[str], fallback: bool) -
     return [Problem("accelerator", f"{' and '.join(keys)} requested but no CUDA device is available: running on the CPU", "warning")]
 
 
+def apply_accelerator_fallback(cfg: DictConfig, stages: Sequence[str] = ("train",)) -> None:
+    """Switch a CUDA request in ``cfg`` to the CPU when no CUDA device exists (one warning).
+
+    :func:`check_config` does this before a pipeline runs; library callers that start a stage
+    directly (``run_training``) get the same rule from here.
+    """
+    for problem in _check_accelerator(cfg, stages, fallback=True):
+        log.warning("%s", problem.message)
+
+
 # ---------------------------------------------------------------------------------------------
 # The library entry
 # ---------------------------------------------------------------------------------------------

@@ -131,14 +131,10 @@ def run_training(cfg: DictConfig) -> dict[str, Any]:
         if lg_cfg is not None and "_target_" in lg_cfg:
             loggers.append(hydra.utils.instantiate(lg_cfg))
 
-    trainer_kwargs: dict[str, Any] = {}
-    accel = str(cfg.trainer.get("accelerator", "auto"))
-    if accel in ("gpu", "cuda") and not torch.cuda.is_available():
-        log.warning("trainer.accelerator=%s but no CUDA device is available: training on the CPU", accel)
-        trainer_kwargs["accelerator"] = "cpu"
-        if str(cfg.trainer.get("strategy", "")).startswith("ddp"):
-            trainer_kwargs["strategy"] = "ddp"
-    trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False, **trainer_kwargs)
+    from wakeforge.check import apply_accelerator_fallback
+
+    apply_accelerator_fallback(cfg)  # a no-op when check_config already ran (the pipeline)
+    trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
 
     ckpt_path = _resume_path(cfg, ckpt_dir / "last.ckpt")
     last = ckpt_dir / "last.ckpt"
