@@ -413,7 +413,12 @@ def _check_generate_settings(cfg: DictConfig) -> list[Problem]:
 
 def _check_augmentation(cfg: DictConfig) -> list[Problem]:
     from wakeforge.augment.pipeline import AugmentationConfig
+    from wakeforge.augment.stage import check_negative_windows
 
+    try:
+        check_negative_windows(cfg)
+    except ConfigError as exc:
+        return [Problem("data", str(exc))]
     try:
         AugmentationConfig.from_config(cfg.augmentation)
     except ConfigError as exc:

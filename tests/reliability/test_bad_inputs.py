@@ -176,6 +176,8 @@ CASES: dict[str, Case] = {
     "E31": Case("backgrounds", [], lambda r: write_bad_audio(r / "noise", good=0) and None),
     "E32": Case("clips", [], lambda r: write_bad_audio(r / WORK / "positive_train", good=0) and None),
     "E33": Case("rirs", [], lambda r: write_bad_audio(r / "rirs", good=3) and None),
+    # placement
+    "E34": Case("train", ["data.negative_window_hop_s=0.1"]),
 }
 
 

@@ -56,6 +56,12 @@ def build_featurizer(cfg: DictConfig, extra_clips: list[Any] | None = None) -> A
     )
 
 
+def check_negative_windows(cfg: DictConfig) -> None:
+    """Raise :class:`ConfigError` for bad ``data.negative_windows_per_clip`` / ``negative_window_hop_s``."""
+    negative_windows_per_clip(cfg)
+    _hop_frames(cfg)
+
+
 def negative_windows_per_clip(cfg: DictConfig) -> int:
     """Feature rows per negative clip (``data.negative_windows_per_clip``, at least 1)."""
     n = int(cfg.data.get("negative_windows_per_clip", 1) or 1)
@@ -211,14 +217,13 @@ def run_augment(cfg: DictConfig) -> dict[str, Any]:
                     feats = featurizer.features(windows, g)
                 else:
                     clips, mode, k = src
-                    if k > 1:
-                        # Rows are clip-major (k rows per clip): featurise the clips the block
-                        # touches and cut out its rows.
-                        first, last = start // k, (stop - 1) // k
-                        picked = [clips[c % len(clips)] for c in range(first, last + 1)]
+                    # Rows are clip-major (k rows per clip): featurise the clips the block
+                    # touches and cut out its rows.
+                    first, last = start // k, (stop - 1) // k
+                    picked = [clips[c % len(clips)] for c in range(first, last + 1)]
+                    if mode == "mixed":
                         feats = featurizer.negative_rows(picked, g)[start - first * k : stop - first * k]
                     else:
-                        picked = [clips[r % len(clips)] for r in range(start, stop)]
                         feats = featurizer(picked, mode, g)
                 return feats.float().cpu().numpy()
 
