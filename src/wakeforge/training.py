@@ -130,6 +130,12 @@ def run_training(cfg: DictConfig) -> dict[str, Any]:
     for _name, lg_cfg in (cfg.get("logger") or {}).items():
         if lg_cfg is not None and "_target_" in lg_cfg:
             loggers.append(hydra.utils.instantiate(lg_cfg))
+    if not loggers:
+        # LearningRateMonitor only writes to loggers and refuses to start without one
+        # (logger=none); the learning rate is still in the checkpoints.
+        from lightning.pytorch.callbacks import LearningRateMonitor
+
+        callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
 
     from wakeforge.check import apply_accelerator_fallback
 

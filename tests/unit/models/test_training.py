@@ -90,3 +90,48 @@ def test_train_tones_vs_noise_exports_and_scores(feature_work_dir, tmp_path):
     neg = [max_score(c) for c in sets[("adversarial_negative", "test")][:6]]
     assert min(pos) >= 0.5, pos
     assert max(neg) < 0.5, neg
+
+
+@pytest.mark.parametrize("which", ["last", "best"])
+def test_exported_weights_and_logger_none(feature_work_dir, tmp_path, which):
+    """callbacks.export.checkpoint picks the exported weights (an ensemble head of 3 networks, as
+    exported); logger=none trains (no LR monitor)."""
+    import onnxruntime as ort
+    import torch
+
+    from wakeforge.models.heads import DNNHead
+    from wakeforge.pipeline import run_pipeline
+
+    src, _ = feature_work_dir
+    work = tmp_path / "w"
+    (work / "features").mkdir(parents=True)
+    for f in (src / "features").glob("*.npy"):
+        (work / "features" / f.name).symlink_to(f)
+    cfg = compose_config(
+        [
+            "stages=[train]", f"work_dir={work}", "logger=none", f"callbacks.export.checkpoint={which}",
+            "callbacks.held_out_evaluation=null", "trainer.max_steps=60", "trainer.val_check_interval=20",
+            "trainer.enable_progress_bar=false", "model.head.layer_size=8", "model.head.n_members=3",
+            "data.batch_n_per_class={positive: 16, adversarial_negative: 16, background: 8}",
+        ],
+        output_dir=tmp_path,
+    )
+    result = run_pipeline(cfg)
+    card = json.loads((work / "hey_jarvis.json").read_text())
+    ckpts = list((work / "checkpoints").rglob("*.ckpt"))
+    if which == "last":
+        assert card["checkpoint"] == "final weights"
+        ckpt = next(p for p in ckpts if p.name == "last.ckpt")
+        assert result["metrics"]["step"] == 60
+    else:
+        ckpt = next(p for p in ckpts if p.name.startswith("step"))
+        assert card["checkpoint"] == ckpt.name
+    head = DNNHead(n_frames=16, embedding_dim=96, layer_size=8, n_blocks=1, n_members=3)
+    state = torch.load(ckpt, map_location="cpu", weights_only=False)["state_dict"]
+    head.load_state_dict({k[5:]: v for k, v in state.items() if k.startswith("head.")})
+    x = np.random.default_rng(0).normal(size=(1, 16, 96)).astype(np.float32)
+    sess = ort.InferenceSession(str(work / "hey_jarvis.onnx"), providers=["CPUExecutionProvider"])
+    got = sess.run(None, {sess.get_inputs()[0].name: x})[0].reshape(-1)
+    with torch.no_grad():
+        want = head.eval()(torch.from_numpy(x)).numpy().reshape(-1)
+    assert np.abs(got - want).max() < 1e-5
