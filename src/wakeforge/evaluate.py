@@ -57,6 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--framework", choices=["onnx", "tflite"], default=None,
                    help="use this file of a named model (default: onnx)")
     p.add_argument("--seed", type=int, default=0, help="seed of padding/mixing noise")
+    p.add_argument("--workers", type=int, default=0,
+                   help="processes scoring files side by side (default 0: all cores; "
+                   "results do not depend on it)")
     p.add_argument("--json", action="store_true", help="print metrics.json instead of a summary")
     return p
 
@@ -70,6 +73,8 @@ def _validate(args: argparse.Namespace) -> None:
     if not args.positive and not args.negative:
         raise WakeforgeError("nothing to evaluate: pass --positive and/or --negative files "
                              "or folders")
+    if args.workers < 0:
+        raise WakeforgeError(f"--workers must be >= 0 (0: all cores), got {args.workers}")
     if args.noise and args.snr_db is None:
         raise WakeforgeError("--noise needs --snr-db (the level to mix it at)")
 
@@ -101,6 +106,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
         out_dir=out_dir,
         noise_paths=args.noise,
         seed=args.seed,
+        workers=args.workers,
     )
     if args.json:
         print(Path(result["outputs"]["metrics"]).read_text(), file=out, end="", flush=True)

@@ -51,7 +51,8 @@ class HeldOutEvaluation(Callback):
         work_dir: the model's work folder (clips live there).
         out_subdir: where metrics.json / det.png / scores_hist.png go, inside the export folder.
         threshold: operating threshold; ``target_fa_per_hour``: the FA/hour the suggested
-            threshold must meet; ``refractory_s``: activation dead time.
+            threshold must meet; ``refractory_s``: activation dead time; ``workers``: processes
+            scoring the clips (0: all cores).
     """
 
     def __init__(
@@ -62,6 +63,7 @@ class HeldOutEvaluation(Callback):
         target_fa_per_hour: float = 0.5,
         refractory_s: float = 2.0,
         enabled: bool = True,
+        workers: int = 0,
     ) -> None:
         self.work_dir = Path(work_dir)
         self.out_subdir = out_subdir
@@ -69,6 +71,7 @@ class HeldOutEvaluation(Callback):
         self.target = target_fa_per_hour
         self.refractory_s = refractory_s
         self.enabled = enabled
+        self.workers = workers
         self.result: dict[str, Any] = {}
 
     def on_fit_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
@@ -94,6 +97,7 @@ class HeldOutEvaluation(Callback):
             refractory_s=self.refractory_s,
             out_dir=out_dir,
             negative_groups=negative_kinds(self.work_dir / "negative_test"),
+            workers=self.workers,
         )
         summary = {k: res.get(k) for k in SUMMARY_KEYS if k in res}
         if res.get("by_group"):

@@ -38,6 +38,9 @@ SNIPPET_BEFORE_S = 2.0
 SNIPPET_AFTER_S = 0.5
 #: Files up to this long are logged whole.
 SNIPPET_WHOLE_FILE_S = 4.0
+#: A scoring process is started per this many files at most: starting one (imports + ONNX
+#: sessions, ~2 s) costs about as much as scoring 50 short clips.
+MIN_FILES_PER_WORKER = 50
 
 
 def expand_audio_paths(paths: PathsArg, what: str = "audio") -> list[Path]:
@@ -126,6 +129,7 @@ def evaluate_model(
     seed: int = 0,
     pad_s: float = 1.0,
     negative_groups: dict[str, str] | None = None,
+    workers: int = 1,
 ) -> dict[str, Any]:
     """Score positive and negative recordings with a model and report detection metrics.
 
@@ -150,6 +154,8 @@ def evaluate_model(
             ``adversarial`` from stage 1's manifest): adds ``by_group`` with each group's
             false accepts, FA/hour, share of files accepted, and the recall at the lowest
             threshold that keeps that group within ``target_fa_per_hour``.
+        workers: Processes that score files side by side (``0``: all cores). Each file is
+            scored exactly as with one process (same seeds), so results do not depend on it.
 
     Returns:
         JSON-ready dict: ``recall``, ``false_accepts``, ``false_accepts_per_hour``,
@@ -181,15 +187,33 @@ def evaluate_model(
     skipped: list[dict[str, str]] = []
     per_file: list[dict[str, Any]] = []
 
+    n_workers = _n_workers(workers, len(pos_files) + len(neg_files))
+    pool = None
+    if n_workers > 1:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        # One detector per process (onnxruntime sessions are pinned to one thread each);
+        # spawn, not fork: the parent may hold torch/Lightning threads.
+        pool = ProcessPoolExecutor(
+            n_workers, mp_context=mp.get_context("spawn"), initializer=_init_worker,
+            initargs=(str(model_path), feature_paths, pad_s, seed, background, snr_db),
+        )
+
+    def results(files: list[Path]) -> Iterable[Any]:
+        if pool is None:
+            for f in files:
+                yield _score_one(f, scorer, background, snr_db)
+        else:
+            yield from pool.map(_score_in_worker, files, chunksize=max(1, min(32, len(files) // (8 * n_workers))))
+
     def score(files: list[Path], role: str) -> list[Any]:
         out = []
         last = time.perf_counter()
-        for i, f in enumerate(files):
-            try:
-                fs = scorer.score_file(f, background=background, snr_db=snr_db)
-            except AudioError as exc:
-                log.warning("skipping %s file: %s", role, exc)
-                skipped.append({"path": str(f), "reason": str(exc)})
+        for i, (f, fs) in enumerate(zip(files, results(files), strict=True)):
+            if isinstance(fs, AudioError):
+                log.warning("skipping %s file: %s", role, fs)
+                skipped.append({"path": str(f), "reason": str(fs)})
                 continue
             out.append(fs)
             acts = metrics.activation_frames(fs.scores, threshold, refr)
@@ -207,8 +231,12 @@ def evaluate_model(
                 log.info("scored %d/%d %s files", i + 1, len(files), role)
         return out
 
-    pos = score(pos_files, "positive")
-    neg = score(neg_files, "negative")
+    try:
+        pos = score(pos_files, "positive")
+        neg = score(neg_files, "negative")
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     if not pos and not neg:
         raise WakeforgeError("none of the audio files could be read; see the warnings above")
 
@@ -283,6 +311,35 @@ def evaluate_model(
     if out_dir is not None:
         _write_metrics(result, Path(out_dir))
     return result
+
+
+def _n_workers(workers: int, n_files: int) -> int:
+    """Processes worth starting: ``workers`` (0 = all cores), none for a handful of files."""
+    n = int(workers) if workers and int(workers) > 0 else (os.cpu_count() or 1)
+    return max(1, min(n, n_files // MIN_FILES_PER_WORKER))
+
+
+def _score_one(path: Path, scorer: Any, background: Any, snr_db: float | None) -> Any:
+    """FileScores of one file, or the AudioError that makes it unreadable."""
+    try:
+        return scorer.score_file(path, background=background, snr_db=snr_db)
+    except AudioError as exc:
+        return exc
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(model_path: str, feature_paths: Any, pad_s: float, seed: int,
+                 background: Any, snr_db: float | None) -> None:
+    from wakeforge.eval.streaming import StreamingScorer
+
+    _WORKER.update(scorer=StreamingScorer(model_path, feature_paths, pad_s=pad_s, seed=seed),
+                   background=background, snr_db=snr_db)
+
+
+def _score_in_worker(path: Path) -> Any:
+    return _score_one(path, _WORKER["scorer"], _WORKER["background"], _WORKER["snr_db"])
 
 
 def _by_group(
