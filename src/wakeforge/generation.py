@@ -94,16 +94,19 @@ class GenerateSettings:
     seed: int = 12345
     n_samples: int = 2000
     n_samples_val: int = 300
-    n_negative: int = 2000
-    n_negative_val: int = 300
+    n_negative: int = 14000
+    n_negative_val: int = 1000
     custom_negative_phrases: list[str] = field(default_factory=list)
-    adversarial_fraction: float = 0.6
+    adversarial_fraction: float = 0.15
     max_adversarial_phrases: int = 200
     positive_paths: list[str] = field(default_factory=list)
     min_clip_duration_s: float = 0.3
     max_clip_duration_s: float = 1.9
     engines: list[str] = field(default_factory=lambda: ["piper", "espeak"])
     engine_weights: dict[str, float] = field(default_factory=lambda: {"piper": 0.7, "espeak": 0.3})
+    general_engine_weights: dict[str, float] | None = field(
+        default_factory=lambda: {"piper": 0.3, "espeak": 0.7}
+    )
     piper_voices: list[str] = field(default_factory=list)
     speaker_ids: list[int] | None = None
     speaker_mixes: int = 0
@@ -150,6 +153,7 @@ class GenerateSettings:
         phrase = data.phrase
         phrases = str_list(OmegaConf.to_object(phrase) if OmegaConf.is_config(phrase) else phrase)
         weights = tts.get("engine_weights") or {}
+        general_weights = tts.get("general_engine_weights")
         variants = tts.get("espeak_variants")
         speaker_ids = tts.get("speaker_ids")
         return cls(
@@ -161,13 +165,15 @@ class GenerateSettings:
             n_negative=int(data.n_negative),
             n_negative_val=int(data.n_negative_val),
             custom_negative_phrases=str_list(data.get("custom_negative_phrases")),
-            adversarial_fraction=float(data.get("adversarial_fraction", 0.6)),
+            adversarial_fraction=float(data.get("adversarial_fraction", 0.15)),
             max_adversarial_phrases=int(tts.get("max_adversarial_phrases", 200)),
             positive_paths=str_list(data.get("positive_paths")),
             min_clip_duration_s=float(data.get("min_clip_duration_s", 0.3)),
             max_clip_duration_s=float(data.get("max_clip_duration_s", 1.9)),
             engines=str_list(tts.get("engines", ["piper"])),
             engine_weights={str(k): float(v) for k, v in dict(weights).items()},
+            general_engine_weights=None if general_weights is None
+            else {str(k): float(v) for k, v in dict(general_weights).items()},
             piper_voices=str_list(tts.get("piper_voices")),
             speaker_ids=None if speaker_ids is None else [int(s) for s in speaker_ids],
             speaker_mixes=int(tts.get("speaker_mixes", 0) or 0),

@@ -113,6 +113,12 @@ class ClipPlanner:
             for side, es in pools.items()
         }
         self.engine_weights = dict(s.engine_weights)
+        # General sentences may use their own engine mix (espeak-ng is ~4x cheaper per clip
+        # than Piper and holds most of the voice variety, which is what teaches the model to
+        # stay quiet on speech in general).
+        self.general_engine_weights = (
+            dict(s.general_engine_weights) if s.general_engine_weights is not None else self.engine_weights
+        )
         self.ranges = {
             "noise_scale": s.noise_scale,
             "length_scale": s.length_scale,
@@ -124,28 +130,34 @@ class ClipPlanner:
         self.bins = (max(1, s.pitch_bins), max(1, s.formant_bins))
         self.sentences = SentenceSource(exclude=s.phrases)
 
-    def _engine(self, rng: np.random.Generator, side: str) -> str:
+    def _engine(self, rng: np.random.Generator, side: str, kind: str) -> str:
         names = sorted(self.pools[side])
-        w = np.asarray([max(0.0, self.engine_weights.get(n, 1.0)) for n in names], dtype=float)
+        weights = self.general_engine_weights if kind == "general" else self.engine_weights
+        w = np.asarray([max(0.0, weights.get(n, 1.0)) for n in names], dtype=float)
         if w.sum() <= 0:
             w = np.ones(len(names))
         return names[int(rng.choice(len(names), p=w / w.sum()))]
 
-    def _text(
-        self, rng: np.random.Generator, split: str, attempt: int, slowness: float
-    ) -> tuple[str, str]:
+    def _kind(self, rng: np.random.Generator, split: str) -> str:
         if split.startswith("positive"):
-            return "positive", self.positives[
-                int(rng.choice(len(self.positives), p=self.positive_p))
-            ]
+            return "positive"
         if self.adversarial and rng.random() < self.adversarial_fraction:
-            if self.custom and rng.random() < 0.3:
-                return "custom", self.custom[int(rng.integers(len(self.custom)))]
-            return "adversarial", self.adversarial[int(rng.integers(len(self.adversarial)))]
+            return "custom" if self.custom and rng.random() < 0.3 else "adversarial"
+        return "general"
+
+    def _text(
+        self, rng: np.random.Generator, kind: str, attempt: int, slowness: float
+    ) -> str:
+        if kind == "positive":
+            return self.positives[int(rng.choice(len(self.positives), p=self.positive_p))]
+        if kind == "custom":
+            return self.custom[int(rng.integers(len(self.custom)))]
+        if kind == "adversarial":
+            return self.adversarial[int(rng.integers(len(self.adversarial)))]
         # Fewer words when the clip will be spoken slowly, so few clips exceed the length limit.
         max_words = 5 if slowness <= 1.0 else 4 if slowness <= 1.15 else 3
         max_words = max_words if attempt < 3 else 3 if attempt < 6 else 1
-        return "general", self.sentences.sentence(int(rng.integers(2**31)), max_words=max_words)
+        return self.sentences.sentence(int(rng.integers(2**31)), max_words=max_words)
 
     def spec(self, split: str, index: int, attempt: int = 0) -> ClipSpec:
         from wakeforge.tts.perturb import synth_length_scale
@@ -153,7 +165,8 @@ class ClipPlanner:
 
         rng = np.random.default_rng([self.seed, SPLIT_IDS[split], int(index), int(attempt)])
         side = "test" if split.endswith("_test") else "train"
-        engine = self._engine(rng, side)
+        kind = self._kind(rng, split)
+        engine = self._engine(rng, side, kind)
         models = sorted(self.pools[side][engine])
         model = models[int(rng.integers(len(models)))]
         members = self.pools[side][engine][model]
@@ -171,7 +184,7 @@ class ClipPlanner:
             rng.uniform(*bin_range(*r["formant_warp"], self.bins[1], setting.formant_bin))
         )
         tempo = float(rng.uniform(*r["tempo"]))
-        kind, text = self._text(rng, split, attempt, slowness=ls / tempo)
+        text = self._text(rng, kind, attempt, slowness=ls / tempo)
         return ClipSpec(
             split=split,
             index=int(index),

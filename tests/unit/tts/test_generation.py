@@ -164,6 +164,24 @@ def test_planner_is_a_pure_function_of_seed_split_index(tmp_path: Path) -> None:
     }
 
 
+def test_general_sentences_use_their_own_engine_mix(tmp_path: Path) -> None:
+    # engine_weights for phrases and near-misses, general_engine_weights for general sentences
+    s = _settings(tmp_path, engines=["tone", "espeak"], engine_weights={"tone": 1.0, "espeak": 0.0},
+                  general_engine_weights={"tone": 0.0, "espeak": 1.0}, adversarial_fraction=0.5)
+    p = build_planner(s, build_engines(s))
+    specs = [p.spec(split, i) for split in ("positive_train", "negative_train", "negative_test")
+             for i in range(60)]
+    by_kind: dict[str, set[str]] = {}
+    for sp in specs:
+        by_kind.setdefault(sp.kind, set()).add(sp.engine)
+    assert by_kind == {"positive": {"tone"}, "adversarial": {"tone"}, "general": {"espeak"}}
+    # null: general sentences follow engine_weights like everything else
+    s2 = _settings(tmp_path, engines=["tone", "espeak"], engine_weights={"tone": 1.0, "espeak": 0.0},
+                   general_engine_weights=None, adversarial_fraction=0.5)
+    p2 = build_planner(s2, build_engines(s2))
+    assert {p2.spec("negative_train", i).engine for i in range(60)} == {"tone"}
+
+
 def test_real_recordings_are_resampled_trimmed_and_split(tmp_path: Path) -> None:
     rec_dir = tmp_path / "mine"
     rec_dir.mkdir()
@@ -237,6 +255,7 @@ def test_dataclass_defaults_match_the_yaml_defaults(tmp_path: Path) -> None:
     for name in (
         "engines",
         "engine_weights",
+        "general_engine_weights",
         "espeak_voices",
         "espeak_engine_voices",
         "espeak_variants",
