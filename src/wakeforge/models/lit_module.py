@@ -77,11 +77,20 @@ class WakeWordLitModule(LightningModule):
         x, y = batch[0], batch[1]
         x = x.float()
         y = y.float().view(-1)
-        p = self.head(x).view(-1).clamp(1e-7, 1 - 1e-7)
+        member_outputs = getattr(self.head, "member_outputs", None)
+        if member_outputs is not None and getattr(self.head, "n_members", 1) > 1:
+            # An ensemble head: every member gets its own loss (its own hard examples), so the
+            # members stay distinct networks rather than one wider one.
+            k = int(self.head.n_members)
+            p = member_outputs(x).reshape(-1).clamp(1e-7, 1 - 1e-7)  # [B * k], row-major
+            y = y.repeat_interleave(k)
+        else:
+            k = 1
+            p = self.head(x).view(-1).clamp(1e-7, 1 - 1e-7)
         w_neg = self.negative_weight()
         weights = torch.where(y > 0.5, torch.ones_like(y), torch.full_like(y, w_neg))
         if len(batch) > 2:  # per-example penalty weights from the data sources
-            weights = weights * batch[2].float().view(-1)
+            weights = weights * batch[2].float().view(-1).repeat_interleave(k)
         losses = self.loss_fn(p, y) * weights
         if self.hparams.hard_example_mining:
             with torch.no_grad():
@@ -89,8 +98,8 @@ class WakeWordLitModule(LightningModule):
             loss = (losses * hard).sum() / (weights * hard).sum().clamp_min(1.0)
         else:
             loss = losses.sum() / weights.sum().clamp_min(1.0)
-        self.log("train/loss", loss, prog_bar=True, on_step=True, on_epoch=False, batch_size=len(y))
-        self.log("train/negative_weight", w_neg, on_step=True, on_epoch=False, batch_size=len(y))
+        self.log("train/loss", loss, prog_bar=True, on_step=True, on_epoch=False, batch_size=len(x))
+        self.log("train/negative_weight", w_neg, on_step=True, on_epoch=False, batch_size=len(x))
         return loss
 
     # --- validation -----------------------------------------------------------------------
