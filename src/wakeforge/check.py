@@ -186,6 +186,8 @@ SCHEMA: dict[str, Callable[[str, Any], str | None]] = {
     "data.stream": _bool,
     "data.loader_workers": _int(0),
     "tts.engines": _str_list,
+    "tts.engine_weights": _mapping,
+    "tts.general_engine_weights": _mapping,
     "tts.piper_voices": _str_list,
     "tts.noise_scale": _pair,
     "tts.length_scale": _pair,
@@ -219,6 +221,7 @@ SCHEMA: dict[str, Callable[[str, Any], str | None]] = {
     "model.threshold": _num(0.0, 1.0),
     "model.target_false_positives_per_hour": _num(0.0),
     "model.head.layer_size": _int(1),
+    "model.head.n_members": _int(1),
     "resume": _bool,
 }
 
