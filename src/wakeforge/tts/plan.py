@@ -113,9 +113,9 @@ class ClipPlanner:
             for side, es in pools.items()
         }
         self.engine_weights = dict(s.engine_weights)
-        # General sentences may use their own engine mix (espeak-ng is ~4x cheaper per clip
-        # than Piper and holds most of the voice variety, which is what teaches the model to
-        # stay quiet on speech in general).
+        # General sentences may use their own engine mix (espeak-ng clips are cheaper than
+        # Piper's and espeak holds most of the voice variety, which is what teaches the model
+        # to stay quiet on speech in general).
         self.general_engine_weights = (
             dict(s.general_engine_weights) if s.general_engine_weights is not None else self.engine_weights
         )
