@@ -60,6 +60,13 @@ test: $(STAMP) ## run the fast test suite (unit + one end-to-end smoke run)
 test-slow: $(STAMP) ## run the slow tests (full-size runs, benchmarks)
 	$(PY) -m pytest -q -m slow $(ARGS)
 
+# Real-recording benchmark: SUITE laid out like ../shared/realworld-dev, MODELS = files or names.
+SUITE ?= ../shared/realworld-dev
+MODELS ?= $(wildcard data/detection/*/*.onnx)
+bench-real: $(STAMP) ## score MODELS on the real recordings in SUITE (recall, FA/hour, DET plots)
+	@test -n "$(strip $(MODELS))" || { echo "error: no models; train one (make train) or pass MODELS=path/to/model.onnx"; exit 2; }
+	$(PY) -m wakeforge.benchmark --suite $(SUITE) --model $(MODELS) $(ARGS)
+
 smoke: $(STAMP) ## tiny end-to-end run: synthesise, augment, train, export
 	$(PY) -m wakeforge.train experiment=smoke $(ARGS)
 
@@ -106,6 +113,6 @@ pipeline: $(STAMP) params.yaml ## DVC: rerun only the stages whose code, params 
 lint-docker: $(STAMP) ## lint the Dockerfile with hadolint
 	$(VENV)/bin/hadolint Dockerfile
 
-.PHONY: help venv train test test-slow smoke build-wake-trainer-image build-wake-trainer-image-force \
+.PHONY: help venv train test test-slow smoke bench-real build-wake-trainer-image build-wake-trainer-image-force \
 	push-wake-trainer-image extract-background-audio wake-train wake-train-generate \
 	wake-train-augment wake-train-train params pipeline lint-docker

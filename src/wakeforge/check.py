@@ -165,6 +165,10 @@ def _steps(key: str, v: Any) -> str | None:
     return f"{key} must be a whole number of steps >= 1 (or a fraction in (0, 1]), got {_kind(v)}"
 
 
+def _feature_floor(key: str, v: Any) -> str | None:
+    return None if v in ("chunk", "clip") else f"{key} must be chunk or clip, got {_kind(v)}"
+
+
 #: Keys every stage reads, with their check. Keys absent from the config are skipped.
 SCHEMA: dict[str, Callable[[str, Any], str | None]] = {
     "seed": _int(0),
@@ -202,6 +206,7 @@ SCHEMA: dict[str, Callable[[str, Any], str | None]] = {
     "tts.max_adversarial_phrases": _int(1),
     "augmentation.batch_size": _int(1),
     "augmentation.rounds": _int(1),
+    "augmentation.positive_rounds": _int(1),
     "augmentation.n_simulated_rirs": _int(0),
     "augmentation.rir_paths": _str_list,
     "augmentation.background_paths": _str_list,
@@ -211,6 +216,7 @@ SCHEMA: dict[str, Callable[[str, Any], str | None]] = {
     "augmentation.background_generated_s": _num(0.0, strict_lo=True),
     "augmentation.snr_db": _pair,
     "features.n_frames": _int(1),
+    "features.floor": _feature_floor,
     "trainer.max_steps": _int(1),
     "trainer.val_check_interval": _steps,
     "trainer.log_every_n_steps": _int(1),
@@ -528,6 +534,25 @@ def _npy_problem(key: str, path: Path, allow_stream: bool) -> Problem | None:
     return None
 
 
+def _check_real_suite(cfg: DictConfig) -> list[Problem]:
+    """callbacks.real_evaluation.suite: an existing folder laid out like a benchmark suite."""
+    node = (cfg.get("callbacks") or {}).get("real_evaluation") or {}
+    suite = node.get("suite") if hasattr(node, "get") else None
+    if not suite:
+        return []
+    key = "callbacks.real_evaluation.suite"
+    if not isinstance(suite, str):
+        return [Problem(key, f"{key} must be a folder path or null, got {_kind(suite)}")]
+    from wakeforge.errors import WakeforgeError
+    from wakeforge.eval.benchmark import load_suite
+
+    try:
+        load_suite(resolve_path(suite))
+    except WakeforgeError as exc:
+        return [Problem(key, f"{key}: {exc}")]
+    return []
+
+
 def _check_data_paths(cfg: DictConfig, stages: Sequence[str]) -> list[Problem]:
     data, aug = cfg.data, cfg.get("augmentation") or {}
     out = []
@@ -539,6 +564,7 @@ def _check_data_paths(cfg: DictConfig, stages: Sequence[str]) -> list[Problem]:
         out += _check_audio_paths("augmentation.rir_paths", aug.get("rir_paths"),
                                   "set augmentation.rir_paths=[] to simulate rooms")
     if "train" in stages:
+        out += _check_real_suite(cfg)
         for name, v in dict(data.get("feature_data_files") or {}).items():
             prob = _npy_problem(f"data.feature_data_files.{name}", resolve_path(str(v)), allow_stream=False)
             if prob:
@@ -605,7 +631,10 @@ def planned_bytes(cfg: DictConfig, stages: Sequence[str]) -> dict[str, int]:
     rounds = cfg.get("augmentation", {}).get("rounds", 1)
     rounds = int(rounds) if _is_int(rounds) and rounds > 0 else 1
     n_clips = n("n_samples") + n("n_samples_val") + n("n_negative") + n("n_negative_val")
-    n_rows = (n("n_samples") + n("n_negative") + n("n_background")) * rounds + n("n_samples_val") + n("n_negative_val")
+    pos_rounds = cfg.get("augmentation", {}).get("positive_rounds", 1)
+    pos_rounds = int(pos_rounds) if _is_int(pos_rounds) and pos_rounds > 0 else 1
+    n_rows = ((n("n_samples") * pos_rounds + n("n_negative") + n("n_background")) * rounds
+              + n("n_samples_val") + n("n_negative_val"))
     clips = features = 0
     if "generate" in stages:
         have = sum(_existing_bytes(clips_dir(work, s), "*.wav") for s in CLIP_SPLITS)

@@ -14,6 +14,21 @@ from wakeforge.config import compose_config
 REPO = Path(__file__).resolve().parents[2]
 
 
+_SUITE = (REPO.parent / "shared" / "realworld-dev").resolve()
+_TOUCHED: list[str] = []
+_RECORDING = [False]
+
+
+def _audit(event: str, args: tuple) -> None:
+    # Every file opened or folder listed while the pipeline runs (Python-level events).
+    if _RECORDING[0] and event in ("open", "os.listdir", "os.scandir") and args:
+        if isinstance(args[0], (str, bytes, Path)):
+            _TOUCHED.append(str(args[0]) if not isinstance(args[0], bytes) else args[0].decode())
+
+
+sys.addaudithook(_audit)
+
+
 def test_smoke_pipeline_end_to_end(tmp_path):
     from wakeforge.data.layout import feature_file
     from wakeforge.pipeline import run_pipeline
@@ -27,7 +42,15 @@ def test_smoke_pipeline_end_to_end(tmp_path):
         ],
         output_dir=tmp_path / "run",
     )
-    result = run_pipeline(cfg)
+    _RECORDING[0] = True
+    try:
+        result = run_pipeline(cfg)
+    finally:
+        _RECORDING[0] = False
+    # The real-recording benchmark suite is never read by training (measuring only).
+    assert _TOUCHED, "the audit hook saw no file at all"
+    read = [p for p in _TOUCHED if _SUITE in (Path(p).resolve(), *Path(p).resolve().parents)]
+    assert read == []
     work = tmp_path / "data" / "detection" / "hey_jarvis"
     # Stage 1: real clips in the seed's layout.
     for split, n in (("positive_train", 32), ("positive_test", 12), ("negative_train", 32), ("negative_test", 12)):

@@ -48,7 +48,7 @@ log = logging.getLogger(__name__)
 #: Centre frequencies of the parametric EQ bands (openWakeWord uses a seven-band EQ too).
 EQ_CENTERS_HZ = (100.0, 200.0, 400.0, 800.0, 1600.0, 3200.0, 6400.0)
 #: Keys of the augmentation config group read by other code (the augment CLI / DataModule).
-PASSTHROUGH_KEYS = frozenset({"batch_size", "rounds"})
+PASSTHROUGH_KEYS = frozenset({"batch_size", "rounds", "positive_rounds"})
 
 Range = tuple[float, float]
 
@@ -96,6 +96,10 @@ class AugmentationConfig:
     end_jitter_s: Range = (0.0, 0.2)
     #: RMS level of the noise that fills windows around clips, dBFS (placement).
     pad_dbfs: Range = (-60.0, -40.0)
+    #: Speed perturbation before placement ("tape speed": tempo, pitch and formants together,
+    #: like a shorter or longer vocal tract speaking faster or slower), factor > 1 = faster.
+    p_speed: float = 0.0
+    speed_factor: Range = (0.85, 1.15)
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -118,6 +122,8 @@ class AugmentationConfig:
             raise ConfigError("augmentation.lowpass_hz / highpass_hz must be positive frequencies")
         if self.end_jitter_s[0] < 0:
             raise ConfigError("augmentation.end_jitter_s must be >= 0 seconds")
+        if not 0.5 <= self.speed_factor[0] <= self.speed_factor[1] <= 2.0:
+            raise ConfigError("augmentation.speed_factor must lie within [0.5, 2.0]")
 
     @classmethod
     def from_config(cls, node: Mapping[str, Any] | Any, strict: bool = True) -> AugmentationConfig:

@@ -45,7 +45,8 @@ def build_featurizer(cfg: DictConfig, extra_clips: list[Any] | None = None) -> A
     augmenter = build_augmenter(
         aug_cfg, cache_dir=resolve_path(cfg.paths.cache_dir), seed=int(cfg.seed), extra_clips=extra_clips, device=device
     )
-    extractor = TorchFeatureExtractor(feature_model_paths(resolve_path(cfg.features.cache_dir))).to(device)
+    extractor = TorchFeatureExtractor(feature_model_paths(resolve_path(cfg.features.cache_dir)),
+                                      floor=str(cfg.features.get("floor", "chunk"))).to(device)
     length = int(round(float(cfg.data.clip_duration_s) * SAMPLE_RATE_HZ))
     return ClipFeaturizer(
         augmenter, extractor, length, n_frames=int(cfg.features.n_frames),
@@ -53,6 +54,7 @@ def build_featurizer(cfg: DictConfig, extra_clips: list[Any] | None = None) -> A
         end_fraction=float(cfg.data.get("negative_end_fraction", 0.5)),
         negative_windows=negative_windows_per_clip(cfg),
         negative_hop_frames=_hop_frames(cfg),
+        p_speed=aug_cfg.p_speed, speed_factor=aug_cfg.speed_factor,
     )
 
 
@@ -100,6 +102,7 @@ def _fingerprint(cfg: DictConfig, names: list[str], rounds: int) -> str:
         "negative_end_fraction": float(cfg.data.get("negative_end_fraction", 0.5)),
         "negative_windows_per_clip": negative_windows_per_clip(cfg),
         "negative_hop_frames": _hop_frames(cfg),
+        "feature_floor": str(cfg.get("features", {}).get("floor", "chunk")),
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
@@ -163,6 +166,9 @@ def run_augment(cfg: DictConfig) -> dict[str, Any]:
     work = resolve_path(cfg.work_dir)
     seed = int(cfg.seed)
     rounds = max(1, int(cfg.augmentation.get("rounds", 1)))
+    # Positive training clips are few and cheap to augment (one window each, against
+    # negative_windows_per_clip for a negative clip): they get positive_rounds x more copies.
+    positive_rounds = rounds * max(1, int(cfg.augmentation.get("positive_rounds", 1)))
     block = max(1, int(cfg.augmentation.get("batch_size", 64)))
     torch.set_num_threads(max(1, torch.get_num_threads()))
 
@@ -188,7 +194,7 @@ def run_augment(cfg: DictConfig) -> dict[str, Any]:
     jobs: list[tuple[str, str, int, Any, str]] = []
     per_clip = {"positive": 1, "adversarial_negative": featurizer.negative_windows}
     for (cls, split), (clips, names, mode) in sets.items():
-        n_rounds = rounds if split == "train" else 1
+        n_rounds = (positive_rounds if cls == "positive" else rounds) if split == "train" else 1
         k = per_clip[cls]
         jobs.append((cls, split, len(clips) * n_rounds * k, (clips, mode, k), _fingerprint(cfg, names, n_rounds)))
     if n_background > 0:

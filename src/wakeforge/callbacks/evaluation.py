@@ -116,13 +116,13 @@ class HeldOutEvaluation(Callback):
                 lg.log_metrics(flat)
         card_path = Path(exporter.result["card"])
         card = json.loads(card_path.read_text())
-        card["held_out_evaluation"] = {**summary, "note": "streaming detector path on positive_test/negative_test (unseen voices)", "plots": [f"{self.out_subdir}/det.png", f"{self.out_subdir}/scores_hist.png"]}
+        card["held_out_evaluation"] = {**summary, "kind": "synthetic", "note": "synthetic speech: streaming detector path on positive_test/negative_test (TTS voice settings unseen in training); does not predict real use, see real_recordings", "plots": [f"{self.out_subdir}/det.png", f"{self.out_subdir}/scores_hist.png"]}
         write_json_atomic(card_path, card)
         def fmt(v: Any, spec: str = ".3f") -> str:
             return format(v, spec) if isinstance(v, (int, float)) else "n/a"
 
         log.info(
-            "held-out (streaming): recall %s at %.2f, %s false accepts/hour over %s h; threshold for %.2f FA/h: %s",
+            "held-out synthetic clips (streaming): recall %s at %.2f, %s false accepts/hour over %s h; threshold for %.2f FA/h: %s",
             fmt(summary.get("recall")), self.threshold, fmt(summary.get("false_accepts_per_hour"), ".2f"),
             fmt(summary.get("negative_hours")), self.target, fmt(summary.get("threshold_at_target")),
         )
@@ -132,3 +132,83 @@ class HeldOutEvaluation(Callback):
                 g, vals["files_accepted"], vals["files"], self.threshold, fmt(vals.get("false_accepts_per_hour"), ".1f"),
                 fmt(vals.get("hours")), fmt(vals.get("recall_at_target")), fmt(vals.get("threshold_at_target")), self.target,
             )
+
+
+class RealRecordingEvaluation(Callback):
+    """After export: benchmark the model on the user's own real recordings, first in the card.
+
+    ``suite`` is a folder laid out like the benchmark suites (``positives/<phrase>/``,
+    ``negatives/<set>/``, ``noise/<set>/``; see :mod:`wakeforge.eval.benchmark`), recorded by
+    the user: their voices, their room, their TV. Synthetic held-out figures do not predict real
+    use, so when a suite is given its figures go into the card as ``real_recordings``, ahead of
+    the synthetic ``held_out_evaluation``, and are logged first. Measuring only: nothing of the
+    suite is used for training or for choosing weights (the callback runs after export).
+
+    Args:
+        suite: The folder, or ``None`` (nothing to do).
+        cache_dir: Feature cache (streaming features of the suite are computed once).
+        threshold, refractory_s, snr_db: Counting settings (``snr_db`` ``None``: no noisy pass).
+        workers: Processes for the feature pass (0: all cores).
+    """
+
+    def __init__(self, suite: str | None = None, cache_dir: str | None = None,
+                 threshold: float = 0.5, refractory_s: float = 1.2,
+                 snr_db: float | None = 10.0, workers: int = 0) -> None:
+        self.suite = suite
+        self.cache_dir = cache_dir
+        self.threshold = float(threshold)
+        self.refractory_s = float(refractory_s)
+        self.snr_db = None if snr_db is None else float(snr_db)
+        self.workers = int(workers)
+        self.result: dict[str, Any] = {}
+
+    def on_fit_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if not self.suite or not trainer.is_global_zero:
+            return
+        exporter = next((c for c in trainer.callbacks if isinstance(c, ExportCallback)), None)
+        if exporter is None or not exporter.result:
+            return
+        from wakeforge.eval.benchmark import ModelSpec, card_for, format_tables, load_suite, run_benchmark, slug
+        from wakeforge.features.assets import default_cache_dir
+
+        onnx_path = Path(exporter.result["onnx"])
+        card_path = Path(exporter.result["card"])
+        card = card_for(onnx_path) or {}
+        suite = load_suite(self.suite)
+        phrase = card.get("phrase")
+        phrase = phrase[0] if isinstance(phrase, list) and phrase else phrase
+        ph = slug(str(phrase)) if phrase else None
+        if ph not in suite.positives:
+            log.warning("real recordings: %s has no positives/%s/ folder; scoring its negatives only",
+                        suite.root, ph)
+            ph = None
+        thr = card.get("recommended_threshold")
+        spec = ModelSpec(onnx_path.stem, onnx_path, ph,
+                         card_threshold=float(thr) if isinstance(thr, (int, float)) else None)
+        cache = Path(self.cache_dir) if self.cache_dir else default_cache_dir() / "benchmark"
+        res = run_benchmark(suite.root, [spec], cache_dir=cache,
+                            out_dir=onnx_path.parent / "evaluation" / "real",
+                            snr_db=self.snr_db, refractory_s=self.refractory_s,
+                            threshold=self.threshold, workers=self.workers, progress=False)
+        m = res["models"][0]
+        keep = ("n_positive", "recall_at_threshold", "noisy_recall_at_threshold", "snr_db",
+                "false_accepts_per_hour_at_threshold", "false_accepts_per_hour_all",
+                "negative_hours", "at_target", "at_card_threshold")
+        summary = {k: m[k] for k in keep if k in m}
+        summary["suite"] = str(suite.root)
+        summary["note"] = ("real recordings (streaming detector path, 1 s silence around each "
+                           "positive, negatives back to back); measured after training, never "
+                           "trained on")
+        self.result = summary
+        # Real figures first: rebuild the card with them right after the phrase.
+        card = json.loads(card_path.read_text())
+        ordered: dict[str, Any] = {}
+        for k, v in card.items():
+            ordered[k] = v
+            if k == "phrase":
+                ordered["real_recordings"] = summary
+        ordered.setdefault("real_recordings", summary)
+        write_json_atomic(card_path, ordered)
+        for line in format_tables(res).splitlines():
+            if line.strip():
+                log.info("real recordings: %s", line)

@@ -159,3 +159,53 @@ def plot_score_histogram(
         ax.set_title(title)
     fig.tight_layout()
     return _save(fig, path)
+
+
+def plot_det_compare(
+    curves: Sequence[tuple[str, dict[str, Any]]],
+    path: str | os.PathLike[str],
+    *,
+    title: str = "",
+    targets: Sequence[float] = (),
+    threshold: float = 0.5,
+) -> Path:
+    """One DET curve per model (miss rate vs false accepts/hour) on one set of axes.
+
+    Args:
+        curves: ``(label, det)`` pairs, ``det`` from :func:`wakeforge.eval.metrics.det_curve`.
+        path: PNG to write.
+        title: Figure title.
+        targets: FA/hour targets to draw as vertical lines.
+        threshold: Operating threshold to mark on every curve.
+
+    Returns:
+        ``path``.
+    """
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7.5, 5))
+    right = 1.0
+    for i, (label, det) in enumerate(curves):
+        thr = np.asarray(det["thresholds"], np.float64)
+        miss = np.array([np.nan if v is None else 100.0 * v for v in det["miss_rate"]])
+        fa = np.array([np.nan if v is None else v for v in det["false_accepts_per_hour"]], float)
+        if not (np.any(np.isfinite(fa)) and np.any(np.isfinite(miss))):
+            continue
+        color = f"C{i % 10}"
+        ax.plot(fa, miss, "-", color=color, lw=2, label=label)
+        j = int(np.argmin(np.abs(thr - threshold)))
+        ax.plot([fa[j]], [miss[j]], "o", color=color, ms=7)
+        right = max(right, float(np.nanmax(fa)) * 1.3)
+    for t in targets:
+        ax.axvline(t, color="k", ls="--", lw=0.8)
+    ax.set_xscale("symlog", linthresh=0.1)
+    ax.set_xlim(0, right)
+    ax.set_ylim(-2, 102)
+    ax.set_xlabel(f"false accepts per hour (dots: threshold {threshold:g}; dashed: "
+                  + ", ".join(f"{t:g}" for t in targets) + " FA/h)")
+    ax.set_ylabel("miss rate %")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8, loc="upper right")
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return _save(fig, path)

@@ -58,6 +58,12 @@ from wakeforge.features.onnx_extractor import (
 CPU_CHUNK_CLIPS = 8
 #: Clips per pass on accelerators; bounds activation memory (~2.5 MB per 2-s clip).
 GPU_CHUNK_CLIPS = 1024
+#: Mel frames per detector chunk (1280 samples / hop 160) and where the chunk grid starts
+#: relative to frame 0 of a clip (frames 8k-4 .. 8k+3 are one chunk; see _chunk_floor).
+CHUNK_FRAMES = 8
+CHUNK_FRAME_OFFSET = 4
+#: Floor modes of the mel front end.
+FLOORS = ("chunk", "clip")
 
 
 def _load_onnx(path: Path) -> tuple[Any, dict[str, np.ndarray], dict[str, np.ndarray]]:
@@ -96,10 +102,13 @@ def _value(name: str, inits: dict[str, np.ndarray], consts: dict[str, np.ndarray
 
 
 class _MelFrontEnd(nn.Module):
-    """Port of ``melspectrogram.onnx`` with a per-clip floor, plus openWakeWord's rescale."""
+    """Port of ``melspectrogram.onnx`` with a per-chunk or per-clip floor, plus the rescale."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, floor: str = "chunk") -> None:
         super().__init__()
+        if floor not in FLOORS:
+            raise WakeforgeError(f"features.floor={floor!r}: use one of {', '.join(FLOORS)}")
+        self.floor = floor
         graph, inits, consts = _load_onnx(path)
         convs = [n for n in graph.node if n.op_type == "Conv"]
         matmuls = [n for n in graph.node if n.op_type == "MatMul"]
@@ -131,9 +140,30 @@ class _MelFrontEnd(nn.Module):
         power = (real * real + imag * imag).transpose(1, 2)  # [B, F, 257]
         mel = torch.matmul(power, self.mel_fb)  # [B, F, 32]
         db = torch.log(mel.clamp_min(self.amin)) * 10.0 / self.ln10
+        if self.floor == "chunk":
+            return torch.maximum(db, self._chunk_floor(db)) / 10 + 2
         floor = db.amax(dim=(1, 2), keepdim=True) - self.top_db  # per clip, unlike the graph
         db = torch.maximum(db, floor)
         return db / 10 + 2
+
+    def _chunk_floor(self, db: Tensor) -> Tensor:
+        """``max - 80 dB`` over each detector chunk's 8 frames, as the streaming detector has it.
+
+        The detector runs the graph on every 80 ms chunk (1280 samples plus 480 of context =
+        8 frames), so its floor is per chunk. Frames ``8k - 4 .. 8k + 3`` form one chunk: then
+        every 76-frame embedding window (starting at a multiple of 8) ends on a chunk boundary
+        and holds 4 frames of one chunk and 9 whole chunks, exactly like the detector's window
+        after each chunk. Where a window's loudness range exceeds 80 dB (quiet rooms, digital
+        silence next to speech) this differs from a per-clip floor; elsewhere it is the same.
+        """
+        b, f, m = db.shape
+        lead = CHUNK_FRAME_OFFSET
+        n = -(-(f + lead) // CHUNK_FRAMES) * CHUNK_FRAMES
+        pad = db.new_full((b, n, m), float("-inf"))
+        pad[:, lead : lead + f] = db
+        peak = pad.view(b, n // CHUNK_FRAMES, CHUNK_FRAMES * m).amax(dim=2)   # [B, G]
+        floor = (peak - self.top_db).repeat_interleave(CHUNK_FRAMES, dim=1)[:, lead : lead + f]
+        return floor.unsqueeze(-1)
 
 
 class _Clamp(nn.Module):
@@ -221,6 +251,9 @@ class TorchFeatureExtractor(nn.Module):
             accelerators at each call.
         channels_last: Run the embedding convs in channels-last layout (2.4x faster than NCHW
             on CPU here).
+        floor: ``"chunk"`` (default): the mel model's ``max - 80 dB`` floor per 80 ms chunk,
+            as openWakeWord's streaming detector computes it (features equal the detector's);
+            ``"clip"``: one floor per clip, as ``AudioFeatures.embed_clips`` batch features.
     """
 
     def __init__(
@@ -228,10 +261,11 @@ class TorchFeatureExtractor(nn.Module):
         paths: FeatureModelPaths | None = None,
         chunk_clips: int | None = None,
         channels_last: bool = True,
+        floor: str = "chunk",
     ) -> None:
         super().__init__()
         self.paths = paths if paths is not None else feature_model_paths()
-        self.mel = _MelFrontEnd(Path(self.paths.melspec_onnx))
+        self.mel = _MelFrontEnd(Path(self.paths.melspec_onnx), floor)
         self.embedding = _build_embedding(Path(self.paths.embedding_onnx))
         self.chunk_clips = chunk_clips
         self.channels_last = channels_last

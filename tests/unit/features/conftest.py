@@ -30,7 +30,9 @@ def onnx_extractor(feature_paths):
 def torch_extractor(feature_paths):
     from wakeforge.features.torch_extractor import TorchFeatureExtractor
 
-    return TorchFeatureExtractor(feature_paths)
+    # The batch (per-clip floor) port, compared against the ONNX batch extractor; the
+    # streaming (per-chunk) floor is tested against the detector's path in test_chunk_floor.py.
+    return TorchFeatureExtractor(feature_paths, floor="clip")
 
 
 @pytest.fixture(scope="session")

@@ -135,3 +135,46 @@ def test_exported_weights_and_logger_none(feature_work_dir, tmp_path, which):
     with torch.no_grad():
         want = head.eval()(torch.from_numpy(x)).numpy().reshape(-1)
     assert np.abs(got - want).max() < 1e-5
+
+
+def test_real_recordings_come_first_in_the_card(feature_work_dir, tmp_path):
+    """callbacks.real_evaluation.suite: the model is benchmarked on a recordings folder after
+    export and the figures lead the card (before the synthetic held-out ones)."""
+    import soundfile as sf
+
+    from wakeforge.pipeline import run_pipeline
+
+    src, sets = feature_work_dir
+    work = tmp_path / "w"
+    (work / "features").mkdir(parents=True)
+    for f in (src / "features").glob("*.npy"):
+        (work / "features" / f.name).symlink_to(f)
+    suite = tmp_path / "my_recordings"
+    rng = np.random.default_rng(5)
+    for i in range(4):
+        (suite / "positives" / "hey_jarvis").mkdir(parents=True, exist_ok=True)
+        sf.write(str(suite / "positives" / "hey_jarvis" / f"p{i}.wav"), tone_burst_clip(rng), SR)
+        (suite / "negatives" / "room").mkdir(parents=True, exist_ok=True)
+        sf.write(str(suite / "negatives" / "room" / f"n{i}.wav"), noise_clip(rng), SR)
+    cfg = compose_config(
+        [
+            "stages=[train]", f"work_dir={work}", "logger=none", "callbacks.held_out_evaluation=null",
+            f"callbacks.real_evaluation.suite={suite}", f"callbacks.real_evaluation.cache_dir={tmp_path / 'cache'}",
+            "callbacks.real_evaluation.workers=1", "callbacks.real_evaluation.snr_db=null",
+            "trainer.max_steps=120", "trainer.val_check_interval=60", "trainer.enable_progress_bar=false",
+            "model.head.layer_size=16", "model.max_negative_weight=5", "model.head.n_members=1",
+            "data.batch_n_per_class={positive: 16, adversarial_negative: 16, background: 8}",
+        ],
+        output_dir=tmp_path,
+    )
+    run_pipeline(cfg)
+    card = json.loads((work / "hey_jarvis.json").read_text())
+    keys = list(card)
+    assert keys.index("real_recordings") == keys.index("phrase") + 1
+    real = card["real_recordings"]
+    assert real["n_positive"] == 4 and real["suite"] == str(suite)
+    assert 0.0 <= real["recall_at_threshold"] <= 1.0
+    assert real["false_accepts_per_hour_at_threshold"]["room"] == 0.0   # noise never fires
+    assert real["at_card_threshold"]["threshold"] == card["recommended_threshold"]
+    bench = json.loads((work / "evaluation" / "real" / "benchmark.json").read_text())
+    assert bench["models"][0]["recall_at_threshold"] == real["recall_at_threshold"]
