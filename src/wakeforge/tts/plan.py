@@ -38,7 +38,9 @@ def voice_pools(
     pools: dict[str, dict[str, dict[str, list[Any]]]] = {"train": {}, "test": {}}
     for name, eng in engines.items():
         grid = settings_grid(eng.base_voices(), s.pitch_bins, s.formant_bins)
-        train, test = split_settings(grid, s.test_voice_fraction, s.seed)
+        train, test = split_settings(
+            grid, s.test_voice_fraction, s.seed, getattr(eng, "whole_speaker_models", ())
+        )
         for side, members in (("train", train), ("test", test)):
             for st in members:
                 pools[side].setdefault(name, {}).setdefault(st.voice.model, []).append(st)
