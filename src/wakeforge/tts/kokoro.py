@@ -79,7 +79,8 @@ def _data_file(name: str) -> Any:
 
 def load_vocab() -> dict[str, int]:
     """IPA character -> token id of the bundled model."""
-    return {str(k): int(v) for k, v in json.loads(_data_file("vocab.json").read_text("utf-8"))["vocab"].items()}
+    vocab = json.loads(_data_file("vocab.json").read_text("utf-8"))["vocab"]
+    return {str(k): int(v) for k, v in vocab.items()}
 
 
 def load_style_tables() -> dict[str, np.ndarray]:
@@ -123,7 +124,8 @@ def draw_blends(n: int, seed: int, styles: Sequence[str] = STYLES) -> list[str]:
     Weights are Dirichlet draws rounded to 0.01 (the last part takes the rest, so they sum to
     1), each at least :data:`MIN_BLEND_WEIGHT`; parts are listed in style order.
     """
-    rng = np.random.default_rng([int(seed), int(hashlib.sha1(b"kokoro-blends").hexdigest()[:8], 16)])
+    salt = int(hashlib.sha1(b"kokoro-blends").hexdigest()[:8], 16)
+    rng = np.random.default_rng([int(seed), salt])
     names = sorted(styles)
     out: list[str] = []
     seen: set[str] = set()
@@ -131,7 +133,9 @@ def draw_blends(n: int, seed: int, styles: Sequence[str] = STYLES) -> list[str]:
     while len(out) < n:
         tries += 1
         if tries > 1000 * max(1, n):  # pragma: no cover - only with absurd n
-            raise ConfigError(f"tts.kokoro_blends={n}: cannot draw that many distinct blends; use fewer")
+            raise ConfigError(
+                f"tts.kokoro_blends={n}: cannot draw that many distinct blends; use fewer"
+            )
         k = int(rng.integers(2, min(3, len(names)) + 1))
         pick = sorted(int(i) for i in rng.choice(len(names), size=k, replace=False))
         w = rng.dirichlet(np.full(k, 2.0))
@@ -152,7 +156,9 @@ def blend_table(spec: str, tables: dict[str, np.ndarray]) -> np.ndarray:
     parts = parse_blend(spec)
     unknown = [name for name, _ in parts if name not in tables]
     if unknown:
-        raise ValueError(f"Kokoro voice {spec!r} uses unknown style(s) {unknown}; known: {sorted(tables)}")
+        raise ValueError(
+            f"Kokoro voice {spec!r} uses unknown style(s) {unknown}; known: {sorted(tables)}"
+        )
     total = sum(w for _, w in parts)
     out = np.zeros_like(next(iter(tables.values())), dtype=np.float32)
     for name, w in parts:
@@ -225,7 +231,7 @@ def model_file(model_dir: str | os.PathLike[str] | None = None) -> Path:
 # Engine
 # ------------------------------------------------------------------------------------------
 class KokoroEngine:
-    """Kokoro-82M styles and blends behind the :class:`~wakeforge.tts.base.Synthesizer` interface."""
+    """Kokoro-82M styles and blends behind the :class:`~wakeforge.tts.base.Synthesizer` API."""
 
     name = "kokoro"
     #: (engine, model) groups whose voices the train/test split holds out whole.
@@ -244,7 +250,9 @@ class KokoroEngine:
         if int(blends) < 0:
             raise ConfigError(f"tts.kokoro_blends={blends} must be >= 0 (0: the 5 styles only)")
         if not self.accents:
-            raise ConfigError("tts.kokoro_accents is empty; list espeak-ng languages, e.g. [en-us, en-gb-x-rp]")
+            raise ConfigError(
+                "tts.kokoro_accents is empty; list espeak-ng languages, e.g. [en-us, en-gb-x-rp]"
+            )
         self.blends = int(blends)
         self.seed = int(seed)
         self.model_dir = None if model_dir is None else Path(model_dir)
@@ -284,7 +292,8 @@ class KokoroEngine:
             from piper.phonemize_espeak import EspeakPhonemizer
         except ImportError as exc:
             raise EngineUnavailable(
-                f"the kokoro engine needs onnxruntime and piper-tts ({exc}); pip install -r requirements.txt"
+                f"the kokoro engine needs onnxruntime and piper-tts ({exc}); "
+                "pip install -r requirements.txt"
             ) from None
         path = model_file(self.model_dir)
         opts = onnxruntime.SessionOptions()

