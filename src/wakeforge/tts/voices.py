@@ -7,7 +7,9 @@ natural variation, and different settings sound like different speakers.
 
 ``split_settings`` holds out ``test_fraction`` of each model's settings for the ``*_test``
 splits, chosen by a seeded hash of the setting key: the same settings are held out by every
-rerun and every shard, and test clips come only from voices never used for training.
+rerun and every shard, and test clips come only from voices never used for training. Groups
+named in ``whole_speaker_models`` (e.g. Kokoro's style blends) hold out whole speakers instead:
+every accent and bucket of a held-out speaker is a test setting.
 
 Example:
     >>> from wakeforge.tts.base import BaseVoice
@@ -24,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from wakeforge.tts.base import BaseVoice, VoiceSetting
 
@@ -58,10 +60,15 @@ def _rank(seed: int, key: str) -> str:
 
 
 def split_settings(
-    settings: Sequence[VoiceSetting], test_fraction: float, seed: int
+    settings: Sequence[VoiceSetting],
+    test_fraction: float,
+    seed: int,
+    whole_speaker_models: Collection[tuple[str, str]] = (),
 ) -> tuple[list[VoiceSetting], list[VoiceSetting]]:
     """Hold out ``test_fraction`` of each model's settings (at least one when it has two or more).
 
+    In the ``(engine, model)`` groups of ``whole_speaker_models`` the unit held out is a speaker
+    (``voice.speaker``, with all its accents and buckets) rather than one setting.
     Returns ``(train, test)``; both keep the input order.
     """
     groups: dict[tuple[str, str], list[VoiceSetting]] = defaultdict(list)
@@ -69,12 +76,18 @@ def split_settings(
         groups[(s.voice.engine, s.voice.model)].append(s)
     test_keys: set[str] = set()
     frac = min(max(float(test_fraction), 0.0), 1.0)
-    for members in groups.values():
-        if len(members) < 2 or frac <= 0:
+    for group, members in groups.items():
+        whole = group in whole_speaker_models
+
+        def unit(s: VoiceSetting, whole: bool = whole) -> str:
+            return f"{s.voice.engine}:{s.voice.model}:{s.voice.speaker}" if whole else s.key
+
+        units = sorted({unit(s) for s in members})
+        if len(units) < 2 or frac <= 0:
             continue
-        n_test = min(len(members) - 1, max(1, math.ceil(frac * len(members) - 1e-9)))
-        ranked = sorted(members, key=lambda s: _rank(seed, s.key))
-        test_keys.update(s.key for s in ranked[:n_test])
+        n_test = min(len(units) - 1, max(1, math.ceil(frac * len(units) - 1e-9)))
+        held = set(sorted(units, key=lambda u: _rank(seed, u))[:n_test])
+        test_keys.update(s.key for s in members if unit(s) in held)
     train = [s for s in settings if s.key not in test_keys]
     test = [s for s in settings if s.key in test_keys]
     return train, test

@@ -259,6 +259,8 @@ def test_dataclass_defaults_match_the_yaml_defaults(tmp_path: Path) -> None:
         "espeak_voices",
         "espeak_engine_voices",
         "espeak_variants",
+        "kokoro_accents",
+        "kokoro_blends",
         "noise_scale",
         "length_scale",
         "noise_w_scale",
