@@ -195,6 +195,7 @@ SCHEMA: dict[str, Callable[[str, Any], str | None]] = {
     "tts.piper_voices": _str_list,
     "tts.noise_scale": _pair,
     "tts.length_scale": _pair,
+    "tts.positive_length_scale": lambda k, v: None if v is None else _pair(k, v),
     "tts.noise_w_scale": _pair,
     "tts.pitch_semitones": _pair,
     "tts.formant_warp": _pair,

@@ -116,6 +116,10 @@ class GenerateSettings:
     speaker_mixes: int = 0
     noise_scale: tuple[float, float] = (0.5, 1.0)
     length_scale: tuple[float, float] = (0.75, 1.3)
+    #: Length scale of the wake phrase's own clips (None: length_scale). People say a wake
+    #: word more slowly than a sentence: measured on 411 real "computer" recordings, 0.62 s of
+    #: active speech (median) against 0.48 s for the synthetic clips at length_scale 0.75-1.3.
+    positive_length_scale: tuple[float, float] | None = None
     noise_w_scale: tuple[float, float] = (0.6, 1.0)
     espeak_voices: list[str] = field(default_factory=lambda: list(PIPER_ACCENTS))
     espeak_engine_voices: list[str] = field(default_factory=lambda: list(ESPEAK_ACCENTS))
@@ -191,6 +195,8 @@ class GenerateSettings:
             speaker_mixes=int(tts.get("speaker_mixes", 0) or 0),
             noise_scale=rng_pair(tts, "noise_scale"),
             length_scale=rng_pair(tts, "length_scale"),
+            positive_length_scale=None if tts.get("positive_length_scale") is None
+            else rng_pair(tts, "positive_length_scale"),
             noise_w_scale=rng_pair(tts, "noise_w_scale"),
             espeak_voices=str_list(tts.get("espeak_voices")),
             espeak_engine_voices=str_list(tts.get("espeak_engine_voices", list(ESPEAK_ACCENTS))),

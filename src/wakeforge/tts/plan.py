@@ -125,6 +125,7 @@ class ClipPlanner:
         self.ranges = {
             "noise_scale": s.noise_scale,
             "length_scale": s.length_scale,
+            "positive_length_scale": s.positive_length_scale or s.length_scale,
             "noise_w_scale": s.noise_w_scale,
             "pitch_semitones": s.pitch_semitones,
             "formant_warp": s.formant_warp,
@@ -176,7 +177,7 @@ class ClipPlanner:
         setting = members[int(rng.integers(len(members)))]
         r = self.ranges
         ns = float(rng.uniform(*r["noise_scale"]))
-        ls = float(rng.uniform(*r["length_scale"]))
+        ls = float(rng.uniform(*r["positive_length_scale" if kind == "positive" else "length_scale"]))
         nw = float(rng.uniform(*r["noise_w_scale"]))
         pitch = float(
             rng.uniform(*bin_range(*r["pitch_semitones"], self.bins[0], setting.pitch_bin))
