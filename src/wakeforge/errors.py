@@ -119,6 +119,9 @@ def install_sigterm_handler() -> None:
         signal.signal(signal.SIGTERM, _on_sigterm)
 
 
+#: The run's output folder (set by the checks), named when a failed write names no file.
+OUTPUT_DIR: str | None = None
+
 #: errno values of a write that cannot succeed where it is attempted, and the fix for each.
 _WRITE_ERRORS = {
     errno.ENOSPC: "the disk is full",
@@ -135,10 +138,14 @@ def write_error_line(exc: OSError) -> str | None:
     if exc.errno not in _WRITE_ERRORS:
         return None
     target = exc.filename or getattr(exc, "filename2", None)
-    if not target:
-        return None
-    folder = os.path.dirname(os.path.abspath(os.fsdecode(target)))
     why = _WRITE_ERRORS[exc.errno]
+    if not target:  # a write() on an open file (ENOSPC mid-file) names no file
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            return None
+        folder = OUTPUT_DIR or os.getcwd()
+        return (f"cannot write to {folder} ({why}); free some space or point paths.root_dir at a bigger "
+                "disk, then rerun the same command: finished work is kept")
+    folder = os.path.dirname(os.path.abspath(os.fsdecode(target)))
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         fix = "free some space or point paths.root_dir at a bigger disk"
     else:

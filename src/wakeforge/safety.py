@@ -225,6 +225,11 @@ def config_problems(cfg: DictConfig, stages: Any = ("generate", "augment", "trai
                     writable: bool = True) -> list[tuple[str, str]]:
     """Every safety problem of a composed config, as ``(key, message)``."""
     problems = target_problems(cfg) + model_name_problems(cfg)
+    folders = output_folders(cfg) if not problems else {}
+    if "work_dir" in folders:
+        import wakeforge.errors
+
+        wakeforge.errors.OUTPUT_DIR = str(folders["work_dir"])
     if writable and not any(k == "model_name" for k, _ in problems):
         problems += writable_problems(output_folders(cfg))
     if "augment" in stages:
