@@ -350,9 +350,11 @@ def test_detect_memory_does_not_grow_with_length(tmp_path: Path) -> None:
         tracemalloc.stop()
         assert res[0]["max_time_s"] <= seconds
         assert all(d["time_s"] <= seconds for d in res[0]["detections"])
-    # the whole-file path held 4 s of float64 per second of audio (>= 30 MB for 240 s)
+    # The whole-file path held float32 + float64 + int16 copies of the file, 14 bytes a sample:
+    # 54 MB for 240 s, 45 MB more than for 40 s. Streamed, the peak is the 30 s block's work
+    # (measured 15-21 MB traced for both lengths, varying with what ran before in the process).
     assert peaks[240] < 25e6, peaks
-    assert peaks[240] - peaks[40] < 2e6, peaks
+    assert peaks[240] - peaks[40] < 10e6, peaks
 
 
 def test_detect_missing_file_says_not_found(tmp_path: Path) -> None:
