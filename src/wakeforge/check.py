@@ -316,6 +316,10 @@ def _check_phrase(cfg: DictConfig) -> list[Problem]:
     raw = cfg.data.get("phrase")
     if raw is None or not isinstance(raw, (str, list, ListConfig)):
         return [Problem("data.phrase", f'data.phrase must be text or a list of texts, got {raw!r}; e.g. data.phrase="hey jarvis"')]
+    if isinstance(raw, (list, ListConfig)) and any(not isinstance(p, str) for p in raw):
+        bad = next(p for p in raw if not isinstance(p, str))
+        return [Problem("data.phrase", f"data.phrase must be text or a list of texts, got {bad!r} in the list; "
+                        "quote it (e.g. 'data.phrase=[\"hey jarvis\"]'), or spell numbers out")]
     items = phrases(cfg)
     if not items or any(not p.strip() for p in items):
         return [Problem("data.phrase", 'data.phrase is empty; pass a phrase, e.g. data.phrase="hey jarvis"')]
@@ -757,6 +761,9 @@ def check_config(
     if ("augment" in run_stages or cfg.data.get("stream")) and not any(k.startswith("augmentation.") for k in bad_keys):
         problems += _check_augmentation(cfg)
     problems += _check_data_paths(cfg, run_stages)
+    from wakeforge.safety import config_problems  # targets, model_name, writable folders, RIRs
+
+    problems += [Problem(k, m) for k, m in config_problems(cfg, run_stages)]
     problems += _check_prerequisites(cfg, run_stages)
     if check_disk and not any(k.startswith("data.n_") for k in bad_keys):
         problems += _check_disk(cfg, run_stages)
@@ -902,13 +909,19 @@ def precheck_overrides(overrides: Sequence[str], config_name: str = "train") -> 
     GlobalHydra.instance().clear()
     try:
         with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-            compose(config_name=config_name, overrides=list(overrides), return_hydra_config=True)
+            cfg = compose(config_name=config_name, overrides=list(overrides), return_hydra_config=True)
     except HydraException as exc:
         raise ConfigError(hydra_error_line(exc, overrides)) from None
     except Exception:  # anything else: let Hydra report it as it always does
         return
     finally:
         GlobalHydra.instance().clear()
+    # Before Hydra configures logging, creates the run folder or instantiates anything.
+    from wakeforge.safety import config_problems
+
+    problems = config_problems(cfg, stages=())
+    if problems:
+        raise ConfigError(problems[0][1])
 
 
 def run_hydra_cli(main_fn: Callable[[], Any], config_name: str = "train", argv: Sequence[str] | None = None) -> Any:

@@ -467,7 +467,8 @@ def _base_groups() -> dict[str, set[str]]:
 # public API
 
 
-def config_overrides(path: str | os.PathLike[str], *, check_paths: bool = True) -> list[str]:
+def config_overrides(path: str | os.PathLike[str], *, check_paths: bool = True,
+                     root: str | os.PathLike[str] | None = None) -> list[str]:
     """Hydra overrides that apply the config file at ``path`` (either kind).
 
     Example:
@@ -480,7 +481,8 @@ def config_overrides(path: str | os.PathLike[str], *, check_paths: bool = True) 
     absolute, data, text = load_yaml_file(path)
     if config_kind(data, text) == "flat":
         return flat_overrides(data, check_paths=check_paths)
-    return hydra_file_overrides(absolute, text, data)
+    store = Path(root).expanduser().resolve() / "logs" / ".config_files" if root else None
+    return hydra_file_overrides(absolute, text, data, store=store)
 
 
 def expand_argv(argv: Sequence[str]) -> list[str]:
@@ -504,7 +506,10 @@ def expand_argv(argv: Sequence[str]) -> list[str]:
     value = files[0].strip().strip("'\"")
     if not value:
         return out  # CONFIG= left empty: the defaults
-    overrides = config_overrides(value)
+    # A Hydra file is stored under paths.root_dir (given on the command line), not the cwd.
+    root = next((a.split("=", 1)[1].strip("'\"") for a in reversed(out)
+                 if a.split("=", 1)[0].lstrip("+~") == "paths.root_dir" and "=" in a), None)
+    overrides = config_overrides(value, root=root)
     if any(a.split("=", 1)[0].lstrip("+~") == "experiment" for a in out) and any(
         o.startswith("experiment=") for o in overrides
     ):

@@ -22,19 +22,32 @@ CONFIG_NAME = "train"
 
 
 def slugify(text: Any) -> str:
-    """Model name from a phrase: lower case, ASCII, words joined by ``_``.
+    """Model name from a phrase: lower case, ASCII, words joined by ``_`` (one safe folder name).
+
+    Letters with no ASCII form (Cyrillic, CJK, ...) are not dropped silently: the slug gets a
+    short hash of the phrase, so different phrases never share a folder.
 
     Example:
         >>> slugify("Hey, Jarvis!")
         'hey_jarvis'
         >>> slugify(["ok nabu", "hey nabu"])
         'ok_nabu'
+        >>> slugify("привет") != slugify("пока")
+        True
     """
     if isinstance(text, (list, tuple, ListConfig)):
         text = text[0] if len(text) else ""
-    norm = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "_", norm.lower()).strip("_")
-    return slug or "wakeword"
+    text = str(text)
+    norm = unicodedata.normalize("NFKD", text)
+    ascii_text = norm.encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "_", ascii_text.lower()).strip("_")[:80].strip("_")
+    lost = any(ch.isalnum() and not ch.isascii() for ch in norm)
+    if lost or not slug:
+        import hashlib
+
+        digest = hashlib.sha256(unicodedata.normalize("NFC", text).encode("utf-8")).hexdigest()[:8]
+        slug = f"{slug or 'wakeword'}_{digest}"
+    return slug
 
 
 def register_resolvers() -> None:

@@ -128,50 +128,80 @@ def detect_files(
     models: list[Any],
     threshold: float = 0.5,
     refractory_s: float = 2.0,
+    *,
+    block_s: float = 30.0,
+    progress: bool | None = None,
 ) -> list[dict[str, Any]]:
     """Scan files with models; one result per (file, model).
+
+    Files are read and scored in blocks of ``block_s`` seconds (:class:`~wakeforge.audio.io.AudioStream`,
+    :func:`~wakeforge.eval.streaming.score_stream_many`), so memory stays bounded however long a
+    recording is (a 3-hour WAV included); the scores equal those of the whole-file path.
 
     Args:
         files: Audio files.
         models: :class:`~wakeforge.discovery.FoundModel` list (from :func:`select_models`).
         threshold: Detection threshold.
         refractory_s: Dead time after a detection.
+        block_s: Seconds of audio read and scored at a time.
+        progress: Show a progress bar on stderr (default: when stderr is a terminal).
 
     Returns:
         Dicts ``{file, model, path, detections: [{time_s, score}], max_score, max_time_s}``;
-        ``time_s`` is the end of the 80 ms frame that fired, ``score`` the peak of that run.
+        ``time_s`` is the end of the 80 ms frame that fired (at most the file's length: a
+        detection in the padding after the file is reported at its end), ``score`` the peak
+        of that run.
 
     Raises:
-        AudioError: A file cannot be read.
+        AudioError: A file is missing or cannot be read.
     """
     import numpy as np
 
+    from wakeforge.audio.io import AudioStream
     from wakeforge.eval.metrics import activation_frames, refractory_frames_for
-    from wakeforge.eval.streaming import FRAME_S, score_file_many
+    from wakeforge.eval.streaming import FRAME_S, frame_end_times, score_stream_many
 
+    files = list(files)
+    streams = [AudioStream(f, block_s=block_s) for f in files]  # every file checked before work
     scorers = _scorers(models)
     labels = _labels(models)
     refr = refractory_frames_for(refractory_s, FRAME_S)
+    show = sys.stderr.isatty() if progress is None else progress
     results = []
-    for f in files:
-        for label, model, fs in zip(labels, models, score_file_many(scorers, f), strict=True):
-            s = fs.scores
-            above = s >= threshold
-            dets = []
-            for a in activation_frames(s, threshold, refr).tolist():
-                b = a
-                while b + 1 < len(s) and above[b + 1]:
-                    b += 1
-                dets.append({"time_s": round(float(fs.times_s[a]), 3),
-                             "score": round(float(np.max(s[a : b + 1])), 6)})
-            results.append({
-                "file": str(f),
-                "model": label,
-                "path": str(model.path),
-                "detections": dets,
-                "max_score": round(fs.max_score, 6),
-                "max_time_s": round(fs.argmax_time_s, 3),
-            })
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("[bold]detect[/] {task.description}"), BarColumn(),
+                  TextColumn("{task.completed:.0f}/{task.total:.0f} s"), TimeRemainingColumn(),
+                  console=Console(stderr=True), transient=True, disable=not show) as bar:
+        for f, stream in zip(files, streams, strict=True):
+            task = bar.add_task(Path(f).name, total=stream.duration_s)
+
+            def blocks(stream: Any = stream, task: Any = task) -> Iterator[Any]:
+                for block in stream.blocks():
+                    yield block
+                    bar.advance(task, len(block) / 16_000)
+
+            all_scores = score_stream_many(scorers, blocks(), label=Path(f).name)
+            for label, model, s in zip(labels, models, all_scores, strict=True):
+                times = np.minimum(frame_end_times(len(s)), stream.duration_s)
+                above = s >= threshold
+                dets = []
+                for a in activation_frames(s, threshold, refr).tolist():
+                    b = a
+                    while b + 1 < len(s) and above[b + 1]:
+                        b += 1
+                    dets.append({"time_s": round(float(times[a]), 3),
+                                 "score": round(float(np.max(s[a : b + 1])), 6)})
+                best = int(np.argmax(s)) if len(s) else 0
+                results.append({
+                    "file": str(f),
+                    "model": label,
+                    "path": str(model.path),
+                    "detections": dets,
+                    "max_score": round(float(s.max()) if len(s) else 0.0, 6),
+                    "max_time_s": round(float(times[best]) if len(s) else 0.0, 3),
+                })
     return results
 
 

@@ -146,7 +146,8 @@ def run_training(cfg: DictConfig) -> dict[str, Any]:
     last = ckpt_dir / "last.ckpt"
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     try:
-        trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
+        # weights_only: a checkpoint is tensors and plain types (readable_step refused others).
+        trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
     except Exception as exc:  # reliability: out of memory -> one line naming the knobs
         _raise_if_out_of_memory(cfg, exc, last)
         raise

@@ -178,6 +178,11 @@ CASES: dict[str, Case] = {
     "E33": Case("rirs", [], lambda r: write_bad_audio(r / "rirs", good=3) and None),
     # placement
     "E34": Case("train", ["data.negative_window_hop_s=0.1"]),
+    # files and names from others (issue #13)
+    "E35": Case("train", ["model_name=../../x"]),
+    "E36": Case("train", ["+callbacks.evil._target_=shutil.copyfile"]),
+    "E37": Case("train", ["data.phrase=[hey jarvis,5]", "model_name=hey_jarvis"]),
+    "E38": Case("train", ["augmentation.rir_paths=[rirs]"], lambda r: write_bad_audio(r / "rirs", good=0) and None),
 }
 
 

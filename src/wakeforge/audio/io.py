@@ -12,6 +12,7 @@ import io
 import os
 import re
 import wave
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -91,6 +92,8 @@ def decode_audio(
         AudioError: unreadable, empty, non-finite or (unless ``allow_silent``) silent audio.
     """
     label = name or (str(data) if isinstance(data, (str, os.PathLike)) else "<bytes>")
+    if isinstance(data, (str, os.PathLike)) and not os.path.exists(data):
+        raise AudioError(f"{label}: not found; check the path")
     try:
         if isinstance(data, (bytes, bytearray, memoryview)):
             audio, sr = sf.read(_SeekSafeBytesIO(bytes(data)), dtype="float32", always_2d=True)
@@ -198,3 +201,97 @@ def list_audio_files(folder: str | os.PathLike[str]) -> list[Path]:
     """All audio files below ``folder`` (recursive), sorted for determinism."""
     root = Path(folder)
     return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS)
+
+
+class AudioStream:
+    """A long audio file read in blocks as 16 kHz mono float32, in bounded memory.
+
+    Opening checks what :func:`load_audio` checks (missing, undecodable, empty, bad rate, NaN,
+    silent) in one pass over the file, block by block, so errors come before any work. Blocks
+    equal :func:`load_audio`'s samples (a 16 kHz file: exactly; another rate: resampled with
+    enough context on both sides of each block that the polyphase filter sees what it would see
+    on the whole file), except that the rare overshoot of the resampling filter above full
+    scale is clipped instead of normalising the whole file.
+
+    Attributes:
+        frames: samples in the file (at its own rate); sample_rate: its rate;
+        duration_s: its length in seconds; n_out: samples :meth:`blocks` yields in total.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], block_s: float = 30.0) -> None:
+        self.path = str(path)
+        label = self.path
+        if not os.path.exists(self.path):
+            raise AudioError(f"{label}: not found; check the path")
+        try:
+            info = sf.info(self.path)
+        except Exception as exc:  # libsndfile raises many types for corrupt input
+            reason = re.sub(r"^Error opening .*?: ", "", " ".join(str(exc).split()) or type(exc).__name__)
+            raise AudioError(f"{label}: cannot decode audio ({reason}); re-encode it as WAV/FLAC or remove it") from None
+        self.sample_rate = int(info.samplerate)
+        self.frames = int(info.frames)
+        if self.frames <= 0:
+            raise AudioError(f"{label}: audio is empty (0 samples); remove the file")
+        if not MIN_SAMPLE_RATE_HZ <= self.sample_rate <= MAX_SAMPLE_RATE_HZ:
+            raise AudioError(
+                f"{label}: sample rate {self.sample_rate} Hz is outside {MIN_SAMPLE_RATE_HZ}-{MAX_SAMPLE_RATE_HZ} Hz; "
+                "re-encode the file (e.g. 16 kHz WAV) or remove it"
+            )
+        self.duration_s = self.frames / self.sample_rate
+        g = np.gcd(self.sample_rate, SAMPLE_RATE_HZ)
+        up, down = SAMPLE_RATE_HZ // g, self.sample_rate // g
+        if max(up, down) > MAX_POLYPHASE_FACTOR:
+            from fractions import Fraction
+
+            ratio = Fraction(SAMPLE_RATE_HZ, self.sample_rate).limit_denominator(MAX_POLYPHASE_FACTOR // 4)
+            up, down = ratio.numerator, ratio.denominator
+        self.up, self.down = up, down
+        self.block = max(down, int(block_s * self.sample_rate) // down * down)
+        # resample_poly's filter reaches 10 * max(up, down) upsampled samples each side
+        reach = -(-10 * max(up, down) // up) + 1
+        self.context = -(-reach // down) * down
+        self.n_out = -(-self.frames * up // down) if (up, down) != (1, 1) else self.frames
+        self.peak = 0.0
+        try:
+            with sf.SoundFile(self.path) as fh:
+                while True:
+                    x = fh.read(self.block, dtype="float32", always_2d=True)
+                    if not len(x):
+                        break
+                    mono = to_mono(x)
+                    if not np.all(np.isfinite(mono)):
+                        raise AudioError(f"{label}: audio contains NaN or infinite samples; re-encode or remove it")
+                    self.peak = max(self.peak, float(np.max(np.abs(mono))))
+        except AudioError:
+            raise
+        except Exception as exc:
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            raise AudioError(f"{label}: cannot decode audio ({reason}); re-encode it as WAV/FLAC or remove it") from None
+        if self.peak < SILENCE_PEAK:
+            raise AudioError(f"{label}: audio is silent (peak {self.peak:.1e}); remove the file")
+
+    def blocks(self) -> Iterator[np.ndarray]:
+        """16 kHz mono float32 blocks (about ``block_s`` seconds each), in order."""
+        scale = 1.0 / self.peak if self.peak > 1.0 else 1.0
+        with sf.SoundFile(self.path) as fh:
+            if (self.up, self.down) == (1, 1):
+                while True:
+                    x = fh.read(self.block, dtype="float32", always_2d=True)
+                    if not len(x):
+                        return
+                    mono = to_mono(x)
+                    yield (mono * scale).astype(np.float32, copy=False) if scale != 1.0 else mono
+                return
+            from scipy.signal import resample_poly
+
+            for s in range(0, self.frames, self.block):
+                e = min(s + self.block, self.frames)
+                a, b = max(0, s - self.context), min(self.frames, e + self.context)
+                fh.seek(a)
+                x = to_mono(fh.read(b - a, dtype="float32", always_2d=True))
+                if scale != 1.0:
+                    x = x / self.peak
+                y = resample_poly(x.astype(np.float32, copy=False), self.up, self.down)
+                first = (s - a) * self.up // self.down
+                last = None if e == self.frames else first + (e - s) * self.up // self.down
+                yield np.clip(y[first:last], -1.0, 1.0).astype(np.float32, copy=False)

@@ -212,7 +212,7 @@ def run_augment(cfg: DictConfig) -> dict[str, Any]:
             path = feature_file(work, cls, split)
             key = path.name
             resume = manifest.get(key, {}).get("fingerprint") == fp
-            writer = FeatureWriter(path, n_rows=n_rows, resume=resume)
+            writer = FeatureWriter(path, n_rows=n_rows, resume=resume, fingerprint=fp)
             task = progress.add_task(f"{cls}/{split}", total=n_rows, completed=writer.n_done, rate="")
             cid, sid = CLASS_IDS[cls], SPLIT_IDS[split]
 

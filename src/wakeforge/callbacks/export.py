@@ -86,7 +86,9 @@ class ExportCallback(Callback):
             ckpt = ""
             log.info("exporting the final weights (step %d)", trainer.global_step)
         elif ckpt and Path(ckpt).exists():
-            state = torch.load(ckpt, map_location="cpu", weights_only=False)["state_dict"]
+            from wakeforge.callbacks.resume import load_plain_checkpoint
+
+            state = load_plain_checkpoint(ckpt)["state_dict"]
             head.load_state_dict({k[len("head.") :]: v for k, v in state.items() if k.startswith("head.")})
             log.info("exporting best checkpoint %s", ckpt)
         self.result = self.export(head, pl_module, checkpoint=ckpt)

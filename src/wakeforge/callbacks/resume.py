@@ -19,11 +19,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 from lightning.pytorch import LightningModule, Trainer
 from lightning.pytorch.callbacks import Checkpoint
+
+from wakeforge.errors import WakeforgeError, note_kept
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +64,7 @@ class ResumeCheckpoint(Checkpoint):
         if trainer.is_global_zero:
             os.replace(tmp, self.path)
         self._saved_step = step
+        note_kept("training", f"{self.path} at step {step}")
 
     def on_validation_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         self._save(trainer)
@@ -75,13 +79,53 @@ class ResumeCheckpoint(Checkpoint):
         self._saved_step = int(state_dict.get("saved_step", -1))
 
 
-def readable_step(path: str | os.PathLike[str]) -> int | None:
-    """``global_step`` of a checkpoint, or None when it cannot be loaded (truncated, corrupt)."""
+class UnsafeCheckpoint(WakeforgeError):
+    """A checkpoint holds pickled objects (code that would run on load), not plain weights."""
+
+
+def load_plain_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Load a checkpoint with ``torch.load(weights_only=True)``: tensors and plain types only.
+
+    wakeforge's own checkpoints hold nothing else (Lightning's trainer state, our callbacks'
+    lists and numbers), so they load; a file with any other pickled object (which
+    ``weights_only=False`` would build, running its code) is refused.
+
+    Raises:
+        UnsafeCheckpoint: the file is a pickle with objects other than tensors and plain types.
+        Exception: truncated/corrupt files raise what ``torch.load`` raises.
+    """
+    import pickle
+
     import torch
 
     try:
-        ckpt = torch.load(str(path), map_location="cpu", weights_only=False)
+        ckpt = torch.load(str(path), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        if "weights_only" not in str(exc) and "Unsupported global" not in str(exc):
+            raise  # a corrupt file, not a refused object
+        m = re.search(r"Unsupported global: GLOBAL ([^\s]+)", str(exc))
+        what = f" ({m.group(1)})" if m else ""
+        raise UnsafeCheckpoint(
+            f"checkpoint {path} holds pickled objects{what}, not plain weights; wakeforge refuses to "
+            "load it because that would run code from the file. Delete or move it (training then "
+            "starts from step 0), and only use checkpoints that wakeforge wrote"
+        ) from None
+    if not isinstance(ckpt, dict):
+        raise UnsafeCheckpoint(f"checkpoint {path} is not a training checkpoint (a {type(ckpt).__name__}); delete or move it")
+    return ckpt
+
+
+def readable_step(path: str | os.PathLike[str]) -> int | None:
+    """``global_step`` of a checkpoint, or None when it cannot be loaded (truncated, corrupt).
+
+    Raises:
+        UnsafeCheckpoint: the file holds pickled objects (see :func:`load_plain_checkpoint`).
+    """
+    try:
+        ckpt = load_plain_checkpoint(path)
         return int(ckpt["global_step"])
+    except UnsafeCheckpoint:
+        raise
     except Exception as exc:  # noqa: BLE001 - any unreadable file means "do not resume from it"
         log.debug("checkpoint %s unreadable: %s", path, exc)
         return None

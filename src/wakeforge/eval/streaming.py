@@ -45,6 +45,7 @@ from __future__ import annotations
 import logging
 import os
 import zlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -462,6 +463,53 @@ class StreamingFeatures:
             out.append(self.embed(np.stack(pending)))
         return np.concatenate(out)
 
+    def stream_blocks(self, blocks: Iterable[np.ndarray], mel_batch: int = 256) -> Iterator[np.ndarray]:
+        """:meth:`stream` for audio that arrives in blocks, in bounded memory.
+
+        Yields the embeddings of the chunks each block completes (``[n, 96]``, maybe ``n = 0``);
+        concatenated after :attr:`initial_embeddings` they equal ``stream(whole audio)``. The
+        mel model runs on many chunks per call (each row is exactly one chunk's input).
+
+        Args:
+            blocks: int16 audio at 16 kHz, in blocks of any length.
+            mel_batch: chunks per mel-model call.
+        """
+        carry = np.zeros(0, np.int16)  # samples of an incomplete chunk
+        ctx: np.ndarray | None = None  # the MEL_CONTEXT_SAMPLES before the next chunk
+        mel_buf = np.ones((MEL_WINDOW, N_MELS), np.float32)
+        span = CHUNK_SAMPLES + MEL_CONTEXT_SAMPLES
+        for block in blocks:
+            a = np.concatenate([carry, np.asarray(block, dtype=np.int16)])
+            n = len(a) // CHUNK_SAMPLES
+            carry = a[n * CHUNK_SAMPLES :]
+            if n == 0:
+                yield np.zeros((0, EMBEDDING_DIM), np.float32)
+                continue
+            a = a[: n * CHUNK_SAMPLES]
+            mels: list[np.ndarray] = []
+            i0 = 0
+            if ctx is None:  # the very first chunk has no context (as in stream())
+                mels.append(self.melspec(a[:CHUNK_SAMPLES]))
+                i0 = 1
+                ctx = np.zeros(0, np.int16)
+            ext = np.concatenate([ctx, a])
+            off = len(ctx)
+            if n > i0:
+                view = np.lib.stride_tricks.sliding_window_view(ext, span)
+                first = off + i0 * CHUNK_SAMPLES - MEL_CONTEXT_SAMPLES
+                rows = view[first :: CHUNK_SAMPLES][: n - i0]
+                for b in range(0, len(rows), mel_batch):
+                    x = np.ascontiguousarray(rows[b : b + mel_batch], dtype=np.float32)
+                    (out,) = self._mel.run(None, {self._mel_in: x})
+                    out = out.reshape(len(x), -1, N_MELS) / 10 + 2
+                    mels.extend(out)
+            ctx = ext[-MEL_CONTEXT_SAMPLES:]
+            ends = np.cumsum([MEL_WINDOW] + [len(m) for m in mels])[1:]
+            frames = np.concatenate([mel_buf, *mels])
+            windows = np.stack([frames[e - MEL_WINDOW : e] for e in ends])
+            mel_buf = frames[-MEL_WINDOW:].copy()
+            yield self.embed(windows)
+
 
 # ------------------------------------------------------------------------------------------
 # scorer
@@ -730,3 +778,55 @@ def score_file_many(
     dur = len(audio) / SAMPLE_RATE_HZ
     return [FileScores(path=str(path), scores=sc, times_s=frame_end_times(len(sc)),
                        duration_s=dur) for sc in all_scores]
+
+
+def score_stream_many(
+    scorers: list[StreamingScorer],
+    audio_blocks: Iterable[np.ndarray],
+    *,
+    label: str,
+) -> list[np.ndarray]:
+    """:func:`score_many` for a recording read in blocks: same scores, bounded memory.
+
+    Args:
+        scorers: Heads sharing one :class:`StreamingFeatures`.
+        audio_blocks: The recording as float32 16 kHz mono blocks in [-1, 1].
+        label: The file's label (seeds the padding noise exactly as :func:`score_file_many`).
+
+    Returns:
+        One ``[n_frames]`` float32 array per scorer (the lead-in dropped, the tail padding kept).
+    """
+    feats = _check_shared(scorers)
+    first = scorers[0]
+    lead = max(s.lead_chunks for s in scorers)
+    rng = file_rng(first.seed, label)
+    std = 10.0 ** (first.pad_dbfs / 20.0)
+    # the same draws, in the same order, as pad_with_noise(): the lead-in, then the tail
+    pre = rng.normal(0.0, std, lead * CHUNK_SAMPLES).astype(np.float32)
+    post = rng.normal(0.0, std, int(round(first.pad_s * SAMPLE_RATE_HZ))).astype(np.float32)
+
+    def int16_blocks() -> Iterator[np.ndarray]:
+        yield to_int16(pre)
+        for block in audio_blocks:
+            yield to_int16(np.asarray(block, dtype=np.float32))
+        yield to_int16(post)
+
+    k_max = max(s.n_inputs for s in scorers)
+    hist = feats.initial_embeddings[len(feats.initial_embeddings) - (k_max - 1) :]
+    parts: list[list[np.ndarray]] = [[] for _ in scorers]
+    for emb in feats.stream_blocks(int16_blocks()):
+        if not len(emb):
+            continue
+        full = np.concatenate([hist, emb])
+        for s, out in zip(scorers, parts, strict=True):
+            k = s.n_inputs
+            view = np.lib.stride_tricks.sliding_window_view(full, k, axis=0)  # [M, 96, k]
+            start = (k_max - 1) - (k - 1)  # the window that ends at the block's first row
+            out.append(s.head(view[start : start + len(emb)].transpose(0, 2, 1)).astype(np.float32))
+        hist = full[len(full) - (k_max - 1) :]
+    result = []
+    for out in parts:
+        sc = np.concatenate(out) if out else np.zeros(0, np.float32)
+        sc[:WARMUP_FRAMES] = 0.0
+        result.append(sc[lead:])
+    return result

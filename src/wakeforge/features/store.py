@@ -6,11 +6,12 @@ files from openWakeWord's releases are read as they are, unscaled, as openWakeWo
 Writing (:class:`FeatureWriter`)::
 
     features.npy.partial.npy     the memmap being filled (np.lib.format.open_memmap)
-    features.npy.partial.json    {"n_rows", "shape", "dtype", "done": [[start, stop], ...]}
+    features.npy.partial.json    {"n_rows", "shape", "dtype", "fingerprint", "done": [[start, stop], ...]}
 
 Rows are flushed to disk before their range is recorded in the sidecar (written atomically), so
 after a kill every range the sidecar lists is on disk; rerunning with the same arguments resumes
-with :meth:`FeatureWriter.missing_ranges`. :meth:`FeatureWriter.finalize` renames the partial
+with :meth:`FeatureWriter.missing_ranges` (the sidecar's ``fingerprint``, the settings the rows
+were made with, must match). :meth:`FeatureWriter.finalize` renames the partial
 file to its final name (atomic) and removes the sidecar: a file under the final name is always
 complete.
 
@@ -35,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from wakeforge.errors import WakeforgeError
+from wakeforge.errors import WakeforgeError, note_kept
 from wakeforge.utils.atomic import write_json_atomic
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,10 @@ class FeatureWriter:
         dtype: Row dtype (float32 by default).
         resume: Continue a partial file left by an interrupted run if its ``n_rows``, ``shape``
             and ``dtype`` match; otherwise (or with ``resume=False``) start over.
+        fingerprint: Settings the rows are made with (any string), kept in the sidecar. A
+            partial file whose sidecar has the same fingerprint is continued even with
+            ``resume=False`` (its finished blocks are kept); one with another fingerprint is
+            started over. ``resume=False`` still rewrites a finished file.
 
     Attributes:
         finished: True when ``path`` already exists with the requested layout: nothing is left
@@ -80,8 +85,10 @@ class FeatureWriter:
         shape: tuple[int, ...] = FEATURE_SHAPE,
         dtype: Any = np.float32,
         resume: bool = True,
+        fingerprint: str | None = None,
     ) -> None:
         self.path = Path(path)
+        self.fingerprint = fingerprint
         self.n_rows = int(n_rows)
         self.shape = tuple(int(s) for s in shape)
         self.dtype = np.dtype(dtype)
@@ -101,7 +108,11 @@ class FeatureWriter:
             log.warning("%s exists with another layout; rewriting it", self.path)
 
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        meta = self._read_sidecar() if resume else None
+        meta = self._read_sidecar() if (resume or fingerprint is not None) else None
+        if meta is not None and fingerprint is not None and meta.get("fingerprint") != fingerprint:
+            if meta.get("fingerprint") is not None or not resume:
+                log.info("%s: partial file was made with other settings; starting over", self.path.name)
+                meta = None
         if meta is not None and self.partial_path.exists():
             try:
                 mm = np.lib.format.open_memmap(self.partial_path, mode="r+")
@@ -135,6 +146,7 @@ class FeatureWriter:
             "n_rows": self.n_rows,
             "shape": list(self.shape),
             "dtype": self.dtype.str,
+            "fingerprint": self.fingerprint,
             "done": [list(r) for r in self._done],
         }
 
@@ -215,6 +227,7 @@ class FeatureWriter:
         self._mm.flush()
         self._done = _merge([*self._done, (int(start), stop)])
         self._write_sidecar()
+        note_kept("augment", f"{self.n_done} of {self.n_rows} rows of {self.path.name}")
 
     def finalize(self) -> Path:
         """Publish the file under its final name (atomic rename) and drop the sidecar.
