@@ -192,6 +192,7 @@ SCHEMA: dict[str, Callable[[str, Any], str | None]] = {
     "tts.engines": _str_list,
     "tts.engine_weights": _mapping,
     "tts.general_engine_weights": _mapping,
+    "tts.positive_engine_weights": _mapping,
     "tts.piper_voices": _str_list,
     "tts.noise_scale": _pair,
     "tts.length_scale": _pair,

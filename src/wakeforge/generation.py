@@ -111,6 +111,9 @@ class GenerateSettings:
     general_engine_weights: dict[str, float] | None = field(
         default_factory=lambda: {"piper": 0.3, "espeak": 0.7, "kokoro": 0.0}
     )
+    #: Engine mix for the wake phrase's own clips (None: engine_weights): a slow engine with
+    #: real-sounding voices can speak the few positives without slowing thousands of negatives.
+    positive_engine_weights: dict[str, float] | None = None
     piper_voices: list[str] = field(default_factory=list)
     speaker_ids: list[int] | None = None
     speaker_mixes: int = 0
@@ -168,6 +171,7 @@ class GenerateSettings:
         phrases = str_list(OmegaConf.to_object(phrase) if OmegaConf.is_config(phrase) else phrase)
         weights = tts.get("engine_weights") or {}
         general_weights = tts.get("general_engine_weights")
+        positive_weights = tts.get("positive_engine_weights")
         variants = tts.get("espeak_variants")
         speaker_ids = tts.get("speaker_ids")
         paths = cfg.get("paths")
@@ -188,6 +192,8 @@ class GenerateSettings:
             max_clip_duration_s=float(data.get("max_clip_duration_s", 1.9)),
             engines=str_list(tts.get("engines", ["piper"])),
             engine_weights={str(k): float(v) for k, v in dict(weights).items()},
+            positive_engine_weights=None if positive_weights is None
+            else {str(k): float(v) for k, v in dict(positive_weights).items()},
             general_engine_weights=None if general_weights is None
             else {str(k): float(v) for k, v in dict(general_weights).items()},
             piper_voices=str_list(tts.get("piper_voices")),
@@ -643,14 +649,15 @@ def _start_pool(s: GenerateSettings, workers: int) -> Any:
 
 def _warn_unweighted(s: GenerateSettings, engines: Mapping[str, Any]) -> None:
     """One warning per configured engine that weighs 0 in both mixes while another weighs more."""
-    mixes = [s.engine_weights, s.general_engine_weights or s.engine_weights]
+    mixes = [s.engine_weights, s.general_engine_weights or s.engine_weights,
+             s.positive_engine_weights or s.engine_weights]
     for name in engines:
         if all(m.get(name, 1.0) <= 0 for m in mixes) and any(
             m.get(other, 1.0) > 0 for m in mixes for other in engines if other != name
         ):
             log.warning(
-                "tts.engines has %s but it weighs 0 in tts.engine_weights and "
-                "tts.general_engine_weights, so it makes no clips; give it a weight, e.g. "
+                "tts.engines has %s but it weighs 0 in tts.engine_weights, "
+                "tts.general_engine_weights and tts.positive_engine_weights, so it makes no clips; give it a weight, e.g. "
                 "'tts.engine_weights={..., %s: 0.3}'",
                 name,
                 name,

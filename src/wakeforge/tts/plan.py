@@ -122,6 +122,9 @@ class ClipPlanner:
         self.general_engine_weights = (
             dict(s.general_engine_weights) if s.general_engine_weights is not None else self.engine_weights
         )
+        self.positive_engine_weights = (
+            dict(s.positive_engine_weights) if s.positive_engine_weights is not None else self.engine_weights
+        )
         self.ranges = {
             "noise_scale": s.noise_scale,
             "length_scale": s.length_scale,
@@ -136,7 +139,8 @@ class ClipPlanner:
 
     def _engine(self, rng: np.random.Generator, side: str, kind: str) -> str:
         names = sorted(self.pools[side])
-        weights = self.general_engine_weights if kind == "general" else self.engine_weights
+        weights = (self.general_engine_weights if kind == "general"
+                   else self.positive_engine_weights if kind == "positive" else self.engine_weights)
         w = np.asarray([max(0.0, weights.get(n, 1.0)) for n in names], dtype=float)
         if w.sum() <= 0:
             w = np.ones(len(names))
