@@ -96,7 +96,7 @@ class GenerateSettings:
     seed: int = 12345
     n_samples: int = 2000
     n_samples_val: int = 300
-    n_negative: int = 14000
+    n_negative: int = 12000
     n_negative_val: int = 1000
     custom_negative_phrases: list[str] = field(default_factory=list)
     adversarial_fraction: float = 0.15
@@ -104,7 +104,7 @@ class GenerateSettings:
     positive_paths: list[str] = field(default_factory=list)
     min_clip_duration_s: float = 0.3
     max_clip_duration_s: float = 1.9
-    engines: list[str] = field(default_factory=lambda: ["piper", "espeak"])
+    engines: list[str] = field(default_factory=lambda: ["piper", "espeak", "kokoro"])
     engine_weights: dict[str, float] = field(
         default_factory=lambda: {"piper": 0.7, "espeak": 0.3, "kokoro": 0.0}
     )
@@ -113,7 +113,7 @@ class GenerateSettings:
     )
     #: Engine mix for the wake phrase's own clips (None: engine_weights): a slow engine with
     #: real-sounding voices can speak the few positives without slowing thousands of negatives.
-    positive_engine_weights: dict[str, float] | None = None
+    positive_engine_weights: dict[str, float] | None = None  # conf/tts/default.yaml sets the mix
     piper_voices: list[str] = field(default_factory=list)
     speaker_ids: list[int] | None = None
     speaker_mixes: int = 0
@@ -122,7 +122,7 @@ class GenerateSettings:
     #: Length scale of the wake phrase's own clips (None: length_scale). People say a wake
     #: word more slowly than a sentence: measured on 411 real "computer" recordings, 0.62 s of
     #: active speech (median) against 0.48 s for the synthetic clips at length_scale 0.75-1.3.
-    positive_length_scale: tuple[float, float] | None = None
+    positive_length_scale: tuple[float, float] | None = None  # the YAML default: (0.95, 1.65)
     noise_w_scale: tuple[float, float] = (0.6, 1.0)
     espeak_voices: list[str] = field(default_factory=lambda: list(PIPER_ACCENTS))
     espeak_engine_voices: list[str] = field(default_factory=lambda: list(ESPEAK_ACCENTS))
