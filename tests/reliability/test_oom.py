@@ -130,7 +130,7 @@ def test_training_oom_is_one_line_naming_the_knobs(tmp_path, monkeypatch, capsys
     assert ex.value.code == 2
     err = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("error:")]
     assert err == ["error: out of CUDA memory in training: lower data.batch_n_per_class (16/16/8 rows per batch, "
-                   "e.g. half), model.head.layer_size (16) or data.n_samples_val (12 held-out clips), or set "
+                   "e.g. half), model.head.layer_size (32) or data.n_samples_val (12 held-out clips), or set "
                    "trainer.accelerator=cpu, then rerun"]
 
 
