@@ -289,7 +289,7 @@ def test_experiment_file_anywhere(tmp_path, monkeypatch):
     cfg = compose(["experiment=smoke", *overrides], tmp_path)
     assert (
         cfg.trainer.max_steps == 11
-        and cfg.trainer.val_check_interval == 40
+        and cfg.trainer.val_check_interval == 100
         and cfg.data.n_samples == 7
     )
 

@@ -67,7 +67,7 @@ def test_pipeline_params_keep_run_folder_interpolations(params):
     assert params["trainer"]["default_root_dir"] == "${hydra:runtime.output_dir}"
     assert params["paths"]["cache_dir"].startswith("${oc.env:WAKEFORGE_CACHE_DIR")
     assert (
-        params["work_dir"] == "./data/detection/hey_jarvis" and params["trainer"]["max_steps"] == 80
+        params["work_dir"] == "./data/detection/hey_jarvis" and params["trainer"]["max_steps"] == 300
     )
 
 
