@@ -31,3 +31,19 @@ def write(path: Path, audio: np.ndarray) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     sf.write(str(path), audio, SR, subtype="PCM_16")
     return path
+
+
+def speechlike(seconds: float, rng: np.random.Generator, n_bursts: int = 3,
+               first_s: float = 0.5, last_margin_s: float = 1.0) -> np.ndarray:
+    """Noise bed with a few amplitude-modulated harmonic bursts (varied, speech-like features).
+
+    Bursts start uniformly between ``first_s`` and ``seconds - last_margin_s``.
+    """
+    x = noise(seconds, rng) * 30
+    t = np.arange(len(x)) / SR
+    for start in rng.uniform(first_s, max(seconds - last_margin_s, first_s + 0.1), n_bursts):
+        f0 = rng.uniform(100, 250)
+        env = np.exp(-0.5 * ((t - start - 0.3) / 0.15) ** 2)
+        x += (0.2 * env * sum(np.sin(2 * np.pi * k * f0 * t) / k for k in range(1, 8))).astype(
+            np.float32)
+    return x.astype(np.float32)

@@ -18,7 +18,7 @@ from wakeforge.eval.benchmark import (
     run_benchmark,
 )
 
-from ._synth import SR, noise, plant_tone, write
+from ._synth import SR, noise, plant_tone, speechlike, write
 
 
 def build_identity_head(path: Path, n_frames: int = 16) -> Path:
@@ -116,17 +116,6 @@ def test_predict_chunk_count_matches_openwakeword():
         assert n_predict_chunks(n) == len(range(0, n - 1280, 1280))
 
 
-def _speechlike(seconds: float, rng: np.random.Generator) -> np.ndarray:
-    x = noise(seconds, rng) * 30
-    t = np.arange(len(x)) / SR
-    for start in rng.uniform(0.1, max(seconds - 0.6, 0.2), 2):
-        f0 = rng.uniform(100, 250)
-        env = np.exp(-0.5 * ((t - start - 0.3) / 0.15) ** 2)
-        x += (0.2 * env * sum(np.sin(2 * np.pi * k * f0 * t) / k for k in range(1, 8))).astype(
-            np.float32)
-    return x.astype(np.float32)
-
-
 @pytest.fixture(scope="module")
 def tiny_suite(tmp_path_factory):
     """positives/bob (tones), positives/alice (speech-like), negatives/room, noise/hum."""
@@ -134,9 +123,9 @@ def tiny_suite(tmp_path_factory):
     rng = np.random.default_rng(7)
     for i in range(3):
         write(root / "positives" / "bob" / f"b{i}.wav", plant_tone(noise(2.0, rng), 0.2))
-        write(root / "positives" / "alice" / f"a{i}.flac", _speechlike(1.5 + 0.3 * i, rng))
+        write(root / "positives" / "alice" / f"a{i}.flac", speechlike(1.5 + 0.3 * i, rng, 2, 0.1, 0.6))
     for i in range(2):
-        write(root / "negatives" / "room" / f"n{i}.wav", _speechlike(4.0, rng))
+        write(root / "negatives" / "room" / f"n{i}.wav", speechlike(4.0, rng, 2, 0.1, 0.6))
     write(root / "negatives" / "room" / "broken.wav", np.zeros(0, np.float32))
     (root / "negatives" / "room" / "broken.wav").write_bytes(b"RIFF not audio")
     hum = 0.05 * np.sin(2 * np.pi * 120 * np.arange(3 * SR) / SR)

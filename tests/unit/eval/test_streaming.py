@@ -18,19 +18,7 @@ from wakeforge.eval.streaming import (
     to_int16,
 )
 
-from ._synth import SR, noise, plant_tone
-
-
-def speechlike(seconds: float, rng: np.random.Generator) -> np.ndarray:
-    """Noise bed with a few amplitude-modulated harmonic bursts (varied features)."""
-    x = noise(seconds, rng) * 30
-    t = np.arange(len(x)) / SR
-    for start in rng.uniform(0.5, seconds - 1.0, 3):
-        f0 = rng.uniform(100, 250)
-        env = np.exp(-0.5 * ((t - start - 0.3) / 0.15) ** 2)
-        x += (0.2 * env * sum(np.sin(2 * np.pi * k * f0 * t) / k for k in range(1, 8))).astype(
-            np.float32)
-    return x.astype(np.float32)
+from ._synth import SR, noise, plant_tone, speechlike
 
 
 @pytest.fixture(scope="module")
