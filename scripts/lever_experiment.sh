@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# One augmentation/training lever, measured on real recordings, without re-synthesising speech.
+#
+#   scripts/lever_experiment.sh BASE_OUTPUT_DIR PHRASE NAME SUITE [hydra overrides...]
+#
+# BASE_OUTPUT_DIR is the output_dir of a finished default run for PHRASE (stage 1's clips are
+# hard-linked from it, so this costs no synthesis and no extra disk). The lever's run goes to
+# $EXP_ROOT/NAME (default: logs/levers/NAME), runs stages augment + train with the overrides,
+# and the exported model is scored with `python -m wakeforge.benchmark` on SUITE (e.g. a folder
+# laid out like ../shared/realworld-dev). Training never reads SUITE: it is only passed to the
+# benchmark after the model is exported.
+#
+# Example (the "positive_rounds" lever of issue #12):
+#   scripts/lever_experiment.sh /tmp/base computer prounds3 ../shared/realworld-dev \
+#       augmentation.positive_rounds=3
+set -euo pipefail
+[ $# -ge 4 ] || { echo "usage: $0 BASE_OUTPUT_DIR PHRASE NAME SUITE [overrides...]" >&2; exit 2; }
+base=$1 phrase=$2 name=$3 suite=$4
+shift 4
+here=$(cd "$(dirname "$0")/.." && pwd)
+py=${PY:-$here/.venv/bin/python}
+slug=$(printf '%s' "$phrase" | tr 'A-Z ' 'a-z_')
+root=${EXP_ROOT:-$here/logs/levers}
+src=$base/$slug
+dst=$root/$name/$slug
+[ -f "$src/generate_report.json" ] || { echo "error: $src has no finished stage 1 (generate_report.json); run the default command for '$phrase' with output_dir=$base first" >&2; exit 2; }
+mkdir -p "$dst"
+for d in positive_train positive_test negative_train negative_test; do
+  [ -d "$dst/$d" ] || cp -al "$src/$d" "$dst/$d"
+done
+cp "$src/generate_report.json" "$dst/"
+start=$(date +%s)
+"$py" -m wakeforge.train "data.phrase=$phrase" "output_dir=$root/$name" 'stages=[augment,train]' \
+  logger=none "$@" > "$root/$name.log" 2>&1
+echo "augment + train: $(( $(date +%s) - start )) s (log: $root/$name.log)"
+"$py" -m wakeforge.benchmark --suite "$suite" --model "$name=$dst/$slug.onnx" --phrase "$phrase" \
+  --out "$root/bench_$name"
