@@ -27,10 +27,13 @@ log = logging.getLogger(__name__)
 ENGINE_S_PER_CLIP = {"piper": 1 / 12, "espeak": 1 / 35, "kokoro": 1 / 0.7, "tone": 0.005}
 #: Start-up of the TTS worker processes (voices, Kokoro's 92 MB model), seconds.
 GENERATE_STARTUP_S = 15.0
-#: Feature rows per second of stage 2 (augmentation + features), CPU.
+#: Feature rows per second of stage 2 (augmentation + features), CPU; and its start-up (banks,
+#: feature models) in seconds.
 AUGMENT_ROWS_PER_S = {"cpu": 250.0, "cuda": 3000.0}
-#: Optimizer steps per second of stage 3, CPU / GPU (default dnn head).
+AUGMENT_STARTUP_S = 20.0
+#: Optimizer steps per second of stage 3, CPU / GPU (default dnn head); its start-up in seconds.
 TRAIN_STEPS_PER_S = {"cpu": 25.0, "cuda": 60.0}
+TRAIN_STARTUP_S = 10.0
 #: Export (ONNX + TFLite + parity) seconds, and held-out clips scored per second (one core).
 EXPORT_S = 20.0
 EVAL_FILES_PER_S = 15.0
@@ -181,11 +184,13 @@ def plan_run(cfg: DictConfig, stages: list[str]) -> Plan:
         used["generate"] = "generate_factor" in measured
     dev = "cuda" if device.startswith("cuda") else "cpu"
     if "augment" in stages:
-        est["augment"] = sum(rows.values()) / measured.get("augment_rows_per_s", AUGMENT_ROWS_PER_S[dev])
+        est["augment"] = (measured.get("augment_startup_s", AUGMENT_STARTUP_S)
+                          + sum(rows.values()) / measured.get("augment_rows_per_s", AUGMENT_ROWS_PER_S[dev]))
         used["augment"] = "augment_rows_per_s" in measured
     if "train" in stages:
         eval_files = clips["positive_test"] + clips["negative_test"]
-        est["train"] = (steps / measured.get("train_steps_per_s", TRAIN_STEPS_PER_S[dev])
+        est["train"] = (measured.get("train_startup_s", TRAIN_STARTUP_S)
+                        + steps / measured.get("train_steps_per_s", TRAIN_STEPS_PER_S[dev])
                         + measured.get("export_s", EXPORT_S)
                         + eval_files / measured.get("eval_files_per_s", EVAL_FILES_PER_S))
         used["train"] = "train_steps_per_s" in measured
@@ -225,12 +230,14 @@ def learn_from_stage(cfg: DictConfig, plan: Plan, stage: str, seconds: float, re
 
         if LAST_RUN.get("made", 0) >= 100:
             updates["augment_rows_per_s"] = LAST_RUN["made"] / max(LAST_RUN["seconds"], 1e-6)
+            updates["augment_startup_s"] = max(0.1, seconds - LAST_RUN["seconds"])
     elif stage == "train" and isinstance(result, dict):
         t = result.get("train_parts_s") or {}
         fit_only = float(result.get("fit_s", 0.0)) - float(t.get("export", 0.0)) - float(t.get("evaluation", 0.0))
         steps_run = int(result.get("steps", 0)) - int(result.get("start_step", 0))
         if steps_run >= 50 and fit_only > 0:
             updates["train_steps_per_s"] = steps_run / fit_only
+            updates["train_startup_s"] = max(0.1, seconds - float(result.get("fit_s", 0.0)))
         if t.get("export"):
             updates["export_s"] = float(t["export"])
         eval_files = plan.clips.get("positive_test", 0) + plan.clips.get("negative_test", 0)

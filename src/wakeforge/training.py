@@ -123,7 +123,9 @@ def run_training(cfg: DictConfig) -> dict[str, Any]:
     loggers = []
     for _name, lg_cfg in (cfg.get("logger") or {}).items():
         if lg_cfg is not None and "_target_" in lg_cfg:
-            loggers.append(hydra.utils.instantiate(lg_cfg))
+            lg = hydra.utils.instantiate(lg_cfg)
+            _quiet_wandb_init(lg)
+            loggers.append(lg)
     if not loggers:
         # LearningRateMonitor only writes to loggers and refuses to start without one
         # (logger=none); the learning rate is still in the checkpoints.
@@ -192,6 +194,20 @@ def run_training(cfg: DictConfig) -> dict[str, Any]:
     if not out.get("onnx") and exporter is not None and trainer.is_global_zero:
         raise WakeforgeError("training finished but no model was exported; check the log above")
     return out
+
+
+def _quiet_wandb_init(lg: Any) -> None:
+    """Lightning's WandbLogger always passes ``anonymous=None`` (W&B warns that the setting has
+    no effect) and ``resume="allow"`` (ignored, with a warning, offline): leave out what W&B
+    would ignore anyway."""
+    init = getattr(lg, "_wandb_init", None)
+    if type(lg).__name__ != "WandbLogger" or not isinstance(init, dict):
+        return
+    if init.get("anonymous") is None:
+        init.pop("anonymous", None)
+    mode = str(init.get("mode") or os.environ.get("WANDB_MODE", "")).lower()
+    if mode in ("offline", "disabled") and not init.get("id"):
+        init.pop("resume", None)
 
 
 def _raise_if_out_of_memory(cfg: DictConfig, exc: BaseException, last_ckpt: Path) -> None:
