@@ -66,7 +66,7 @@ def test_console_is_short_clean_and_single(smoke_run):
     for noise in NOISE:
         assert noise not in text, noise
     # Every record once: the same message twice (two handlers) would repeat after the stamp.
-    bodies = Counter(_STAMP.sub("", ln) for ln in lines if not set(ln.strip()) <= {"-"})
+    bodies = Counter(b for b in (_STAMP.sub("", ln) for ln in lines) if not set(b.strip()) <= {"-"})
     twice = [b for b, n in bodies.items() if n > 1]
     assert twice == [], twice
     # Before any work: the plan; each stage starts and ends once.
