@@ -522,12 +522,16 @@ def expand_argv(argv: Sequence[str]) -> list[str]:
 def expand_sys_argv() -> None:
     """Apply :func:`expand_argv` to ``sys.argv`` (call before a ``@hydra.main`` function).
 
+    ``-v`` / ``--verbose`` become ``hydra.verbose=true``.
+
     Errors become one ``error: ...`` line and exit status 2, like every wakeforge error.
     """
     from wakeforge.errors import cli_errors
 
     with cli_errors():
-        sys.argv[:] = expand_argv(sys.argv)
+        # -v / --verbose: everything, as Hydra's hydra.verbose=true (third-party lines included).
+        argv = ["hydra.verbose=true" if a in ("-v", "--verbose") else a for a in sys.argv]
+        sys.argv[:] = expand_argv(argv)
 
 
 #: Primary config that DVC composes into ``params.yaml`` (``.dvc/config``: hydra.config_name).

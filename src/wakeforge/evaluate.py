@@ -11,8 +11,10 @@ Usage::
 :mod:`wakeforge.discovery` (``$WAKE_MODEL_PATHS``, the detection folder, built-ins).
 Positive files hold one utterance each; negative files (clips or hours-long recordings) hold
 none. Every file is scored through the detector's own 80 ms streaming path. Writes
-``metrics.json``, ``det.json``, ``det.png``, ``scores_hist.png`` and ``per_file.json`` to
-``--out`` (default ``logs/eval/{model_name}``) and prints a summary. The numbers are defined in
+``metrics.json``, ``det.json``, ``det.png``, ``scores_hist.png``, ``per_file.json`` and
+``report.html`` (self-contained: plots, the worst false accepts and misses as playable audio,
+the model card when one sits beside the model) to ``--out`` (default ``logs/eval/{model_name}``)
+and prints a summary. The numbers are defined in
 :mod:`wakeforge.eval.report`.
 """
 
@@ -40,10 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--negative", nargs="+", default=[], metavar="DIR_OR_FILE",
                    help="recordings without the wake word (clips or long files)")
     p.add_argument("--threshold", type=float, default=0.5,
-                   help="operating threshold for recall and FA/hour (default 0.5)")
+                   help="operating threshold for recall and FA/hour, and the lowest the "
+                   "recommended threshold may be (default 0.5)")
     p.add_argument("--target-fa-per-hour", type=float, default=0.5,
-                   help="report the lowest threshold with at most this many false accepts "
-                   "per hour (default 0.5)")
+                   help="recommend the lowest threshold (>= --threshold) with at most this many "
+                   "false accepts per hour (default 0.5)")
     p.add_argument("--refractory-s", type=float, default=2.0,
                    help="no new activation this long after one (default 2.0 s)")
     p.add_argument("--snr-db", type=float, default=None,
@@ -51,7 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--noise", nargs="+", default=None, metavar="DIR_OR_FILE",
                    help="background recordings for --snr-db (default: pink noise)")
     p.add_argument("--out", default=None, metavar="DIR",
-                   help="output folder (default: logs/eval/{model_name})")
+                   help="output folder for metrics.json, plots and report.html "
+                   "(default: logs/eval/{model_name})")
     p.add_argument("--detection-dir", default=None,
                    help="detection folder for model names (default: paths.detection_dir)")
     p.add_argument("--framework", choices=["onnx", "tflite"], default=None,
@@ -108,10 +112,15 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
         seed=args.seed,
         workers=args.workers,
     )
+    from wakeforge.eval.benchmark import card_for
+    from wakeforge.eval.html_report import write_report
+
+    report = write_report(out_dir, card=card_for(Path(model.path)))
     if args.json:
         print(Path(result["outputs"]["metrics"]).read_text(), file=out, end="", flush=True)
     else:
         print(format_summary(result), file=out, flush=True)
+        print(f"report: {report}", file=out, flush=True)
     return 0
 
 

@@ -27,7 +27,9 @@ def main(cfg: DictConfig) -> None:
     with cli_errors():
         from wakeforge.config import validate_config
         from wakeforge.generation import run_generate
+        from wakeforge.utils.console import setup_console
 
+        setup_console()
         validate_config(cfg, stages=["generate"])
         report = run_generate(cfg)
         print(report.summary())

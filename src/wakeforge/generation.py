@@ -792,22 +792,10 @@ def _run_tasks(
     manifests: Mapping[str, Manifest],
 ) -> Iterable[dict[str, Any]]:
     """Render ``tasks`` (in-process without a pool); append manifest records in batches."""
-    try:
-        from tqdm import tqdm
-    except ImportError:  # pragma: no cover - tqdm is a hard dependency
-        tqdm = None  # type: ignore[assignment]
-    bar = (
-        tqdm(
-            total=len(tasks),
-            unit="clip",
-            desc="generate",
-            dynamic_ncols=True,
-            mininterval=0.5,
-            smoothing=0.05,
-        )
-        if (tqdm is not None and s.progress)
-        else None
-    )
+    from wakeforge.utils.console import ProgressLine
+
+    # A bar on a terminal, a line every 20 s in a log file.
+    bar = ProgressLine(len(tasks), "generate", "clip", enabled=s.progress)
     pending: dict[str, list[dict[str, Any]]] = {split: [] for split in manifests}
     last_flush = time.monotonic()
 
@@ -838,13 +826,11 @@ def _run_tasks(
                 pending[rec["split"]].append(rec)
             if time.monotonic() - last_flush > 0.5 or sum(map(len, pending.values())) >= 64:
                 flush()
-            if bar is not None:
-                bar.update(1)
+            bar.update(1)
             yield res
     finally:
         flush()
-        if bar is not None:
-            bar.close()
+        bar.close()
 
 
 def _report(

@@ -46,7 +46,7 @@ ALLOWED_TARGETS = (
     "optuna.pruners.",
 )
 #: Prefixes of the handler/formatter/filter classes in ``hydra.job_logging``/``hydra_logging``.
-ALLOWED_LOGGING = ("logging.", "colorlog.", "hydra.")
+ALLOWED_LOGGING = ("logging.", "colorlog.", "hydra.", "wakeforge.utils.console.")
 #: Keys of Python's ``logging.config.dictConfig`` that name a callable.
 LOGGING_FACTORY_KEYS = ("()", "class")
 

@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -28,15 +29,6 @@ def run_fingerprint(cfg: DictConfig) -> str:
     manifest = features_dir(resolve_path(cfg.work_dir)) / "manifest.json"
     parts["features"] = manifest.read_text() if manifest.exists() else None
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:10]
-
-
-def _quiet_lightning_duplicates() -> None:
-    # Under Hydra, Lightning's INFO lines print twice (its own handler + Hydra's root handler).
-    for name in ("lightning.pytorch", "lightning.fabric", "pytorch_lightning"):
-        lg = logging.getLogger(name)
-        for h in list(lg.handlers):
-            lg.removeHandler(h)
-        lg.propagate = True
 
 
 def _is_multirun() -> bool:
@@ -80,14 +72,16 @@ def build_datamodule(cfg: DictConfig) -> Any:
 
 
 def run_training(cfg: DictConfig) -> dict[str, Any]:
-    """Train, export and return ``{"selection", "metrics", "onnx", "tflite", ...}``."""
+    """Train, export and return ``{"selection", "figures", "validation", "onnx", "tflite", ...}``."""
     import hydra
     import lightning.pytorch as pl
     import torch
 
     from wakeforge.callbacks.export import ExportCallback
 
-    _quiet_lightning_duplicates()
+    from wakeforge.utils.console import setup_console
+
+    setup_console()  # after importing Lightning: its handlers go, its warnings are filtered
     pl.seed_everything(int(cfg.seed), workers=True, verbose=False)
     torch.set_num_threads(max(1, os.cpu_count() or 1))
 
@@ -129,7 +123,9 @@ def run_training(cfg: DictConfig) -> dict[str, Any]:
     loggers = []
     for _name, lg_cfg in (cfg.get("logger") or {}).items():
         if lg_cfg is not None and "_target_" in lg_cfg:
-            loggers.append(hydra.utils.instantiate(lg_cfg))
+            lg = hydra.utils.instantiate(lg_cfg)
+            _quiet_wandb_init(lg)
+            loggers.append(lg)
     if not loggers:
         # LearningRateMonitor only writes to loggers and refuses to start without one
         # (logger=none); the learning rate is still in the checkpoints.
@@ -140,24 +136,47 @@ def run_training(cfg: DictConfig) -> dict[str, Any]:
     from wakeforge.check import apply_accelerator_fallback
 
     apply_accelerator_fallback(cfg)  # a no-op when check_config already ran (the pipeline)
+    if cfg.trainer.get("enable_progress_bar", True):
+        from wakeforge.callbacks.progress import StepProgressBar
+
+        callbacks.append(StepProgressBar())  # steps of max_steps, not Lightning's epochs
     trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
 
     ckpt_path = _resume_path(cfg, ckpt_dir / "last.ckpt")
+    start_step = 0
+    if ckpt_path:
+        from wakeforge.callbacks.resume import readable_step
+
+        start_step = int(readable_step(Path(ckpt_path)) or 0)
     last = ckpt_dir / "last.ckpt"
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     try:
         # weights_only: a checkpoint is tensors and plain types (readable_step refused others).
+        t_fit = time.perf_counter()
         trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
+        fit_s = time.perf_counter() - t_fit
     except Exception as exc:  # reliability: out of memory -> one line naming the knobs
         _raise_if_out_of_memory(cfg, exc, last)
         raise
 
     exporter = next((c for c in callbacks if isinstance(c, ExportCallback)), None)
-    out: dict[str, Any] = {"checkpoint_dir": str(ckpt_dir)}
+    out: dict[str, Any] = {"checkpoint_dir": str(ckpt_dir), "steps": int(trainer.global_step), "fit_s": fit_s,
+                           "start_step": start_step}
     if exporter is not None and exporter.result:
         res = exporter.result
-        out.update({"onnx": str(res["onnx"]), "tflite": str(res["tflite"]) if res["tflite"] else None, "metrics": res["metrics"]})
-        out["selection"] = float(res["metrics"].get("selection", float("nan")))
+        out.update({"onnx": str(res["onnx"]), "tflite": str(res["tflite"]) if res["tflite"] else None,
+                    "card": str(res["card"]), "validation": res["validation"],
+                    # "metrics" is validation's (kept for callers); the model's figures, from
+                    # the held-out streaming evaluation, are "figures" (None when it did not run).
+                    "metrics": res["validation"], "figures": res.get("figures")})
+        out["selection"] = float(res["validation"].get("selection", float("nan")))
+        out["train_parts_s"] = {k: v for k, v in (("export", res.get("seconds")),) if v is not None}
+        from wakeforge.callbacks.evaluation import HeldOutEvaluation
+
+        held = next((c for c in callbacks if isinstance(c, HeldOutEvaluation)), None)
+        if held is not None and held.outputs:
+            out["evaluation"] = held.outputs
+            out["train_parts_s"]["evaluation"] = held.seconds
     else:
         sel = trainer.callback_metrics.get("val/selection")
         out["selection"] = float(sel) if sel is not None else None
@@ -175,6 +194,20 @@ def run_training(cfg: DictConfig) -> dict[str, Any]:
     if not out.get("onnx") and exporter is not None and trainer.is_global_zero:
         raise WakeforgeError("training finished but no model was exported; check the log above")
     return out
+
+
+def _quiet_wandb_init(lg: Any) -> None:
+    """Lightning's WandbLogger always passes ``anonymous=None`` (W&B warns that the setting has
+    no effect) and ``resume="allow"`` (ignored, with a warning, offline): leave out what W&B
+    would ignore anyway."""
+    init = getattr(lg, "_wandb_init", None)
+    if type(lg).__name__ != "WandbLogger" or not isinstance(init, dict):
+        return
+    if init.get("anonymous") is None:
+        init.pop("anonymous", None)
+    mode = str(init.get("mode") or os.environ.get("WANDB_MODE", "")).lower()
+    if mode in ("offline", "disabled") and not init.get("id"):
+        init.pop("resume", None)
 
 
 def _raise_if_out_of_memory(cfg: DictConfig, exc: BaseException, last_ckpt: Path) -> None:

@@ -28,6 +28,10 @@ from wakeforge.utils.atomic import write_json_atomic
 
 log = logging.getLogger(__name__)
 
+#: What the last :func:`run_augment` in this process did (rows, made, seconds): the run's plan
+#: learns the machine's rate from it.
+LAST_RUN: dict[str, float] = {}
+
 CLASS_IDS = {"positive": 1, "adversarial_negative": 2, "background": 3}
 SPLIT_IDS = {"train": 1, "test": 2}
 
@@ -120,7 +124,7 @@ def _free_device_memory() -> None:
         pass
 
 
-def _fill(writer: Any, make_block: Any, block: int, progress: Any, task: Any, halved: bool = False) -> tuple[int, bool]:
+def _fill(writer: Any, make_block: Any, block: int, progress: Any, halved: bool = False) -> tuple[int, bool]:
     """Write the writer's missing rows in blocks; returns ``(block size, halved)``.
 
     A CUDA or host out-of-memory error halves the block size once (rows already written are
@@ -134,7 +138,7 @@ def _fill(writer: Any, make_block: Any, block: int, progress: Any, task: Any, ha
         try:
             for start, stop in writer.missing_ranges(block):
                 writer.write(start, make_block(start, stop))
-                progress.update(task, advance=stop - start)
+                progress.update(stop - start)
             return block, halved
         except Exception as exc:
             if not is_out_of_memory(exc):
@@ -158,8 +162,8 @@ def _fill(writer: Any, make_block: Any, block: int, progress: Any, task: Any, ha
 def run_augment(cfg: DictConfig) -> dict[str, Any]:
     """Precompute features for every class and split; returns rows written per file."""
     import torch
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+    from wakeforge.utils.console import ProgressLine
     from wakeforge.augment.featurize import load_clip_folder, seeded_generator
     from wakeforge.features.store import FeatureWriter
 
@@ -201,19 +205,19 @@ def run_augment(cfg: DictConfig) -> dict[str, Any]:
         jobs.append(("background", "train", n_background * rounds, None, _fingerprint(cfg, ["background", str(n_background)], rounds)))
 
     written: dict[str, int] = {}
+    made = 0
     halved = False  # set once an out-of-memory error halved the block size
     total = sum(j[2] for j in jobs)
     t1 = time.perf_counter()
-    with Progress(
-        TextColumn("[bold]augment[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), transient=False,
-    ) as progress:
+    # One display for the whole stage: a bar on a terminal, a line every 20 s in a log file.
+    with ProgressLine(total, "augment", "row") as progress:
         for cls, split, n_rows, src, fp in jobs:
             path = feature_file(work, cls, split)
             key = path.name
             resume = manifest.get(key, {}).get("fingerprint") == fp
             writer = FeatureWriter(path, n_rows=n_rows, resume=resume, fingerprint=fp)
-            task = progress.add_task(f"{cls}/{split}", total=n_rows, completed=writer.n_done, rate="")
+            progress.skip(writer.n_done)
+            progress.set_postfix(f"{cls}/{split}")
             cid, sid = CLASS_IDS[cls], SPLIT_IDS[split]
 
             def make_block(start: int, stop: int, src: Any = src, cid: int = cid, sid: int = sid) -> np.ndarray:
@@ -233,28 +237,28 @@ def run_augment(cfg: DictConfig) -> dict[str, Any]:
                         feats = featurizer(picked, mode, g)
                 return feats.float().cpu().numpy()
 
-            t_job = time.perf_counter()
             done_before = writer.n_done
             # Blocks count rows; a negative clip gives k rows, so its blocks hold k x as many.
             k = per_clip.get(cls, 1)
-            job_block, halved = _fill(writer, make_block, block * k, progress, task, halved)
+            job_block, halved = _fill(writer, make_block, block * k, progress, halved)
             block = max(1, job_block // k)
             writer.finalize()
-            dt = time.perf_counter() - t_job
-            made = n_rows - done_before
-            if made:
-                progress.update(task, rate=f"{made / max(dt, 1e-9):.0f} clips/s")
+            made += n_rows - done_before
             manifest[key] = {"fingerprint": fp, "rows": n_rows}
             write_json_atomic(manifest_path, manifest)
             written[key] = n_rows
     dt = time.perf_counter() - t1
-    log.info("augment: %d feature rows in %s (%.1f s, %.0f rows/s)", total, features_dir(work), dt, total / max(dt, 1e-9))
+    log.info("augment: %d feature rows in %s (%d made in %.1f s, %.0f rows/s; %d kept from before)",
+             total, features_dir(work), made, dt, made / max(dt, 1e-9), total - made)
+    LAST_RUN.update(rows=total, made=made, seconds=dt)
     return written
 
 
 def main_entry(cfg: DictConfig) -> None:
     from wakeforge.check import check_config
+    from wakeforge.utils.console import setup_console
 
+    setup_console()
     check_config(cfg, stages=["augment"])
     run_augment(cfg)
 

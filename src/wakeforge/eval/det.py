@@ -49,7 +49,7 @@ def plot_det(
         path: PNG to write.
         threshold: Operating threshold to mark.
         target_fa_per_hour: Target FA/hour to draw as a vertical line.
-        threshold_at_target: Threshold meeting the target, to mark.
+        threshold_at_target: The recommended threshold (meets the target), to mark.
         title: Figure title (model name).
 
     Returns:
@@ -80,7 +80,7 @@ def plot_det(
         if np.any(np.isfinite(frame_fp)):
             ax1.plot(frame_fp, miss, ":", color="C7", lw=1.5, label="frame level (openWakeWord)")
         mark(ax1, threshold, "o", "threshold", True)
-        mark(ax1, threshold_at_target, "s", "at target", True)
+        mark(ax1, threshold_at_target, "s", "recommended", True)
         if target_fa_per_hour is not None:
             ax1.axvline(target_fa_per_hour, color="C3", ls="--", lw=1,
                         label=f"target {target_fa_per_hour:g} FA/h")

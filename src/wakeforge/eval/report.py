@@ -9,7 +9,14 @@ goes through :class:`~wakeforge.eval.streaming.StreamingScorer`, the detector's 
 * *Negative* recordings (clips or long files) hold no wake word; every activation (score run
   crossing the threshold, 2 s refractory by default, see :mod:`wakeforge.eval.metrics`) is a
   false accept. FA/hour = false accepts / hours of negative audio (the files' own durations,
-  not counting the 1 s noise padding on each side).
+  not counting the 1 s noise padding on each side). Negatives grouped as near-miss phrases
+  (``negative_groups``, :data:`NEAR_MISS_GROUPS`) are clips chosen to sound like the phrase,
+  not hours of use: they are counted as "accepted N of M clips" and left out of every per-hour
+  figure and of the DET curve.
+* The **recommended threshold** is one number chosen by one rule (:func:`recommend_threshold`):
+  the lowest threshold at or above the operating ``threshold`` at which the hours of negative
+  audio give at most ``target_fa_per_hour``. ``figures`` (:func:`headline_figures`) are the
+  model's figures at it; the model card, the training log, W&B and ``report.html`` show them.
 
 Outputs in ``out_dir``: ``metrics.json`` (numbers, worst cases, skipped files), ``det.json``
 (the curve), ``det.png``, ``scores_hist.png`` and ``per_file.json``.
@@ -130,6 +137,7 @@ def evaluate_model(
     pad_s: float = 1.0,
     negative_groups: dict[str, str] | None = None,
     workers: int = 1,
+    positive_groups: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Score positive and negative recordings with a model and report detection metrics.
 
@@ -241,13 +249,19 @@ def evaluate_model(
         raise WakeforgeError("none of the audio files could be read; see the warnings above")
 
     pos_max = np.array([p.max_score for p in pos], np.float64)
-    neg_streams = [n.scores for n in neg]
-    hours = sum(n.duration_s for n in neg) / 3600.0
+    # Near-miss phrases are clips chosen to sound like the phrase, not hours of use: they are
+    # counted as clips accepted, and only the other negatives give false accepts per hour.
+    groups = {str(k): v for k, v in (negative_groups or {}).items()}
+    near = [n for n in neg if groups.get(str(n.path)) in NEAR_MISS_GROUPS]
+    neg_hours = [n for n in neg if groups.get(str(n.path)) not in NEAR_MISS_GROUPS]
+    neg_streams = [n.scores for n in neg_hours]
+    hours = sum(n.duration_s for n in neg_hours) / 3600.0
     det = metrics.det_curve(pos_max, neg_streams, hours, thresholds, refractory_frames=refr)
-    thr_target = metrics.threshold_for_target(det, target_fa_per_hour) if neg else None
+    thr_target = metrics.threshold_for_target(det, target_fa_per_hour) if neg_hours else None
+    rec_thr, target_met = recommend_threshold(thr_target, threshold, has_hours=bool(neg_hours))
 
     n_fa = sum(metrics.count_activations(s, threshold, refr) for s in neg_streams)
-    n_frames_fp = metrics.frame_level_false_positives(neg_streams, threshold) if neg else 0
+    n_frames_fp = metrics.frame_level_false_positives(neg_streams, threshold) if neg_hours else 0
     rec = metrics.recall(pos_max, threshold) if pos else math.nan
 
     def span(t: float, dur: float) -> tuple[float, float]:
@@ -261,7 +275,8 @@ def evaluate_model(
             t = float(n.times_s[i])
             a, b = span(t, n.duration_s)
             worst_fa.append({"path": n.path, "time_s": round(t, 3), "score": sc,
-                             "false_accept": bool(sc >= threshold),
+                             "group": groups.get(str(n.path), "negative"),
+                             "false_accept": bool(sc >= rec_thr),
                              "start_s": round(a, 3), "end_s": round(b, 3)})
     worst_fa = sorted(worst_fa, key=lambda d: -d["score"])[:n_worst]
     worst_miss: list[dict[str, Any]] = []
@@ -269,7 +284,8 @@ def evaluate_model(
         t = p.argmax_time_s
         a, b = span(t, p.duration_s)
         worst_miss.append({"path": p.path, "time_s": round(t, 3), "score": p.max_score,
-                           "detected": bool(p.max_score >= threshold),
+                           "group": (positive_groups or {}).get(str(p.path), "positive"),
+                           "detected": bool(p.max_score >= rec_thr),
                            "start_s": round(a, 3), "end_s": round(b, 3)})
 
     result: dict[str, Any] = {
@@ -282,6 +298,7 @@ def evaluate_model(
         "snr_db": None if snr_db is None else float(snr_db),
         "n_positive": len(pos),
         "n_negative_files": len(neg),
+        "n_near_miss_files": len(near),
         "negative_hours": hours,
         "recall": _num(rec),
         "misses": int(np.sum(pos_max < threshold)) if pos else 0,
@@ -292,6 +309,10 @@ def evaluate_model(
         "threshold_at_target": thr_target,
         "recall_at_target": _num(metrics.recall_at(det, thr_target)),
         "false_accepts_per_hour_at_target": _num(_fa_at(det, thr_target)),
+        "recommended_threshold": rec_thr,
+        "figures": headline_figures(pos_max, neg_hours, near, rec_thr, refr, target_fa_per_hour,
+                                    target_met, floor=threshold,
+                                    hours_label="held-out general speech" if negative_groups else "the negative recordings"),
         "worst_false_accepts": worst_fa,
         "worst_misses": worst_miss,
         "skipped_files": skipped,
@@ -303,8 +324,10 @@ def evaluate_model(
     }
     if negative_groups:
         result["by_group"] = _by_group(
-            neg, negative_groups, pos_max, threshold, target_fa_per_hour, thresholds, refr
+            neg, groups, pos_max, rec_thr, target_fa_per_hour, thresholds, refr
         )
+    if positive_groups:
+        result["by_positive_group"] = _by_positive_group(pos, positive_groups, rec_thr)
     if out_dir is not None:
         result["outputs"] = write_outputs(result, per_file, neg_streams, out_dir)
     result["seconds"] = round(time.perf_counter() - t0, 3)
@@ -362,19 +385,130 @@ def _by_group(
         streams = [n.scores for n in items]
         hours = sum(n.duration_s for n in items) / 3600.0
         fas = [metrics.count_activations(s, threshold, refr) for s in streams]
-        det = metrics.det_curve(pos_max, streams, hours, thresholds, refractory_frames=refr)
-        thr = metrics.threshold_for_target(det, target_fa_per_hour)
-        out[name] = {
+        accepted = int(sum(1 for f in fas if f > 0))
+        row: dict[str, Any] = {
+            "kind": "near-miss clips" if name in NEAR_MISS_GROUPS else "hours",
+            "threshold": float(threshold),
             "files": len(items),
             "hours": hours,
             "false_accepts": int(sum(fas)),
-            "false_accepts_per_hour": _num(sum(fas) / hours) if hours > 0 else None,
-            "files_accepted": int(sum(1 for f in fas if f > 0)),
-            "accept_rate": _num(sum(1 for f in fas if f > 0) / len(items)),
-            "threshold_at_target": thr,
-            "recall_at_target": _num(metrics.recall_at(det, thr)) if pos_max.size else None,
+            "files_accepted": accepted,
+            "accept_rate": _num(accepted / len(items)),
         }
+        if name not in NEAR_MISS_GROUPS:  # clips chosen to confuse are not hours of use
+            det = metrics.det_curve(pos_max, streams, hours, thresholds, refractory_frames=refr)
+            thr = metrics.threshold_for_target(det, target_fa_per_hour)
+            row.update({
+                "false_accepts_per_hour": _num(sum(fas) / hours) if hours > 0 else None,
+                "threshold_at_target": thr,
+                "recall_at_target": _num(metrics.recall_at(det, thr)) if pos_max.size else None,
+            })
+        out[name] = row
     return out
+
+
+def _by_positive_group(pos: list[Any], groups: dict[str, str], threshold: float) -> dict[str, dict[str, Any]]:
+    """Recall per positive group (TTS engine, voice) at ``threshold``."""
+    by: dict[str, list[float]] = {}
+    for p in pos:
+        by.setdefault(groups.get(str(p.path), "other"), []).append(p.max_score)
+    return {name: {"files": len(v), "detected": int(sum(1 for x in v if x >= threshold)),
+                   "recall": float(np.mean(np.asarray(v) >= threshold)), "threshold": float(threshold)}
+            for name, v in sorted(by.items())}
+
+
+#: Negative groups that are near-miss phrases: reported as clips accepted, never per hour.
+NEAR_MISS_GROUPS = ("adversarial",)
+
+#: How the recommended threshold is chosen (card, log, report and summary say this).
+THRESHOLD_RULE = ("the lowest threshold >= {floor:g} at which {audio} gives "
+                  "<= {target:g} false accepts per hour (every higher threshold too)")
+
+
+def recommend_threshold(threshold_at_target: float | None, floor: float, *, has_hours: bool) -> tuple[float, bool | None]:
+    """The one recommended threshold: ``max(floor, lowest threshold meeting the target)``.
+
+    ``floor`` is the operating threshold (``model.threshold``, ``--threshold``): a small
+    held-out set meets a per-hour target at almost any threshold, so the rule never goes
+    below it. Returns ``(threshold, target met)``; with no threshold meeting the target the
+    floor is returned with ``False``, and with no hours of negative audio ``None``.
+
+    Example:
+        >>> recommend_threshold(0.62, 0.5, has_hours=True), recommend_threshold(0.1, 0.5, has_hours=True)
+        ((0.62, True), (0.5, True))
+        >>> recommend_threshold(None, 0.5, has_hours=True), recommend_threshold(None, 0.5, has_hours=False)
+        ((0.5, False), (0.5, None))
+    """
+    if not has_hours:
+        return float(floor), None
+    if threshold_at_target is None:
+        return float(floor), False
+    return float(max(floor, threshold_at_target)), True
+
+
+def headline_figures(pos_max: np.ndarray, neg_hours: list[Any], near: list[Any], threshold: float,
+                     refr: int, target_fa_per_hour: float, target_met: bool | None,
+                     floor: float, hours_label: str = "negative recordings") -> dict[str, Any]:
+    """The model's figures at ``threshold`` (one definition for card, log, W&B and report).
+
+    * ``recall``: positives whose streaming score reaches the threshold, of all positives;
+    * ``false_accepts_per_hour``: activations per hour over the negatives that are hours of
+      audio (general speech, background streams; not near-miss phrases);
+    * ``near_miss_accepted`` of ``near_miss_clips``: near-miss phrase clips with an activation.
+    """
+    from wakeforge.eval import metrics
+
+    hours = sum(n.duration_s for n in neg_hours) / 3600.0
+    fa = int(sum(metrics.count_activations(n.scores, threshold, refr) for n in neg_hours))
+    near_acc = int(sum(1 for n in near if metrics.count_activations(n.scores, threshold, refr) > 0))
+    detected = int(np.sum(pos_max >= threshold)) if pos_max.size else 0
+    return {
+        "threshold": float(threshold),
+        "threshold_rule": THRESHOLD_RULE.format(floor=floor, target=target_fa_per_hour, audio=hours_label),
+        "target_fa_per_hour": float(target_fa_per_hour),
+        "target_met": target_met,
+        "recall": _num(detected / pos_max.size) if pos_max.size else None,
+        "positives_detected": detected,
+        "n_positive": int(pos_max.size),
+        "false_accepts": fa,
+        "false_accepts_per_hour": _num(fa / hours) if hours > 0 else None,
+        "hours": hours,
+        "hours_of": hours_label,
+        "near_miss_accepted": near_acc,
+        "near_miss_clips": len(near),
+    }
+
+
+#: The headline figures copied into the card's ``metrics``.
+FIGURE_KEYS = ("threshold", "recall", "positives_detected", "n_positive", "false_accepts",
+               "false_accepts_per_hour", "hours", "near_miss_accepted", "near_miss_clips", "target_fa_per_hour")
+
+
+def figure_scalars(res: dict[str, Any], prefix: str = "test") -> dict[str, float]:
+    """The figures (and per-group counts) as flat ``{prefix}/name`` scalars for loggers."""
+    fig = res["figures"]
+    flat = {f"{prefix}/{k}": float(fig[k]) for k in FIGURE_KEYS if isinstance(fig.get(k), (int, float))}
+    for g, vals in (res.get("by_group") or {}).items():
+        flat.update({f"{prefix}/{g}/{k}": float(v) for k, v in vals.items()
+                     if isinstance(v, (int, float)) and not isinstance(v, bool)})
+    for g, vals in (res.get("by_positive_group") or {}).items():
+        flat[f"{prefix}/positive_{g}/recall"] = float(vals["recall"])
+    return flat
+
+
+def figures_text(fig: dict[str, Any]) -> str:
+    """One line of :func:`headline_figures` (the log line and the summary say the same)."""
+    rec = "n/a" if fig.get("recall") is None else f"{fig['recall']:.3f}"
+    fah = fig.get("false_accepts_per_hour")
+    parts = [f"threshold {fig['threshold']:g}",
+             f"recall {rec} ({fig['positives_detected']} of {fig['n_positive']} positives)"]
+    if fah is not None:
+        parts.append(f"{fah:.2f} false accepts/hour ({fig['false_accepts']} in {fig['hours']:.3g} h of {fig.get('hours_of', 'negative audio')})")
+    else:
+        parts.append("no hours of negative audio to count false accepts per hour")
+    if fig.get("near_miss_clips"):
+        parts.append(f"accepted {fig['near_miss_accepted']} of {fig['near_miss_clips']} near-miss clips")
+    return "; ".join(parts)
 
 
 def _fa_at(det: dict[str, Any], thr: float | None) -> float | None:
@@ -421,7 +555,7 @@ def write_outputs(
     plot_det(
         result["det"], paths["det_png"], threshold=result["threshold"],
         target_fa_per_hour=result["target_fa_per_hour"],
-        threshold_at_target=result["threshold_at_target"], title=title,
+        threshold_at_target=result.get("recommended_threshold"), title=title,
     )
     neg_all = np.concatenate(neg_streams) if neg_streams else np.zeros(0)
     plot_score_histogram(result["pos_max_scores"], neg_all, paths["scores_hist_png"],
@@ -447,8 +581,8 @@ def format_summary(result: dict[str, Any], max_files: int = 12) -> str:
         f"({f(result['false_accepts_per_hour'], '.2f')}/h; openWakeWord frame count "
         f"{result['frame_false_positives']} = "
         f"{f(result['frame_false_positives_per_hour'], '.2f')}/h)",
-        f"threshold for <= {result['target_fa_per_hour']:g} FA/h: "
-        f"{f(result['threshold_at_target'], '.4g')} (recall there {f(result['recall_at_target'])})",
+        f"recommended threshold {result['recommended_threshold']:.4g} ({result['figures']['threshold_rule']}): "
+        + figures_text(result["figures"]),
     ]
     per_file = result.get("per_file") or []
     if 0 < len(per_file) <= max_files:
@@ -467,7 +601,8 @@ def log_to_wandb(result: dict[str, Any], logger: Any = None, prefix: str = "test
                  max_audio: int = 5) -> bool:
     """Log an evaluation to Weights & Biases if a run is active.
 
-    Scalars (``{prefix}/recall``, ``{prefix}/fa_per_hour``, ...), the DET and histogram PNGs
+    Scalars (the ``figures``: ``{prefix}/recall``, ``{prefix}/false_accepts_per_hour``,
+    ``{prefix}/threshold``, ``{prefix}/near_miss_accepted``, per group), the DET and histogram PNGs
     (``wandb.Image``), the DET points (``wandb.Table``) and audio snippets of the worst false
     accepts and misses (``wandb.Audio``).
 
@@ -490,21 +625,8 @@ def log_to_wandb(result: dict[str, Any], logger: Any = None, prefix: str = "test
     from wakeforge.audio.constants import SAMPLE_RATE_HZ
     from wakeforge.audio.io import load_audio
 
-    scalars = {
-        "recall": result["recall"],
-        "misses": result["misses"],
-        "false_accepts": result["false_accepts"],
-        "fa_per_hour": result["false_accepts_per_hour"],
-        "frame_fp_per_hour": result["frame_false_positives_per_hour"],
-        "threshold_at_target": result["threshold_at_target"],
-        "recall_at_target": result["recall_at_target"],
-        "negative_hours": result["negative_hours"],
-    }
-    payload: dict[str, Any] = {f"{prefix}/{k}": v for k, v in scalars.items() if v is not None}
-    for group, vals in (result.get("by_group") or {}).items():
-        payload.update({
-            f"{prefix}/{group}/{k}": v for k, v in vals.items() if isinstance(v, (int, float))
-        })
+    # The same figures as the card and report: at the recommended threshold.
+    payload: dict[str, Any] = dict(figure_scalars(result, prefix))
     outputs = result.get("outputs") or {}
     for key, name in (("det_png", "det"), ("scores_hist_png", "score_histogram")):
         if outputs.get(key) and Path(outputs[key]).is_file():

@@ -118,6 +118,11 @@ def test_evaluate_cli_writes_outputs(env_model, recording, tmp_path, monkeypatch
     assert m["false_accepts_per_hour"] == pytest.approx(3 / (12 / 3600))
     out = tmp_path / "logs" / "eval" / "tone_bob"
     assert (out / "det.png").stat().st_size > 0 and (out / "metrics.json").is_file()
+    # The same report as training writes, for any model and recordings.
+    report = (out / "report.html").read_text()
+    assert report.count("data:image/png;base64,") == 2 and "data:audio/wav;base64," in report
+    assert m["figures"]["threshold"] == m["recommended_threshold"] == 0.5  # 3 FAs in 12 s: unmet
+    assert m["figures"]["target_met"] is False
 
 
 def test_evaluate_cli_errors(capsys, tmp_path):

@@ -144,14 +144,45 @@ def test_negative_groups_split_the_false_accepts(dataset, tone_head, feature_pat
                        negative_groups=groups)
     adv, gen = r["by_group"]["adversarial"], r["by_group"]["general"]
     assert adv["files"] == 1 and adv["files_accepted"] == 1 and adv["false_accepts"] == 3
-    assert adv["hours"] == pytest.approx(30 / 3600)
-    assert adv["false_accepts_per_hour"] == pytest.approx(360.0)
-    assert adv["threshold_at_target"] is None  # the tones saturate the head
+    # Near-miss clips are counted as clips accepted, never per hour.
+    assert adv["kind"] == "near-miss clips"
+    assert "false_accepts_per_hour" not in adv and "threshold_at_target" not in adv
     assert gen["files"] == 1 and gen["false_accepts"] == 0 and gen["accept_rate"] == 0.0
     assert gen["false_accepts_per_hour"] == 0.0
     # Quiet noise fires at no threshold: the lowest grid threshold keeps it within target,
     # and 4 of 5 positives score above it.
     assert gen["recall_at_target"] == pytest.approx(0.8)
+    # The per-hour figures are over the general file only (10 s, no false accept); the near
+    # miss is "accepted 1 of 1"; the recommended threshold is the 0.5 floor (met).
+    assert r["negative_hours"] == pytest.approx(10 / 3600)
+    assert r["false_accepts"] == 0 and r["false_accepts_per_hour"] == 0.0
+    fig = r["figures"]
+    assert r["recommended_threshold"] == fig["threshold"] == 0.5 and fig["target_met"] is True
+    assert fig["recall"] == pytest.approx(0.8) and fig["positives_detected"] == 4
+    assert fig["false_accepts"] == 0 and fig["false_accepts_per_hour"] == 0.0
+    assert fig["hours"] == pytest.approx(10 / 3600)
+    assert (fig["near_miss_accepted"], fig["near_miss_clips"]) == (1, 1)
+    assert "accepted 1 of 1 near-miss clips" in format_summary(r)
+
+
+def test_recommended_threshold_rule():
+    from wakeforge.eval.report import recommend_threshold
+
+    # max(floor, lowest threshold meeting the target); unmet: the floor, flagged.
+    assert recommend_threshold(0.7, 0.5, has_hours=True) == (0.7, True)
+    assert recommend_threshold(0.05, 0.5, has_hours=True) == (0.5, True)
+    assert recommend_threshold(None, 0.5, has_hours=True) == (0.5, False)
+    assert recommend_threshold(None, 0.5, has_hours=False) == (0.5, None)
+
+
+def test_saturating_negatives_raise_no_recommendation_above_the_floor(result):
+    # The tones saturate the head: no threshold meets 0.5 FA/h, so the floor is recommended
+    # and flagged; the figures are at it and equal the top-level numbers at 0.5.
+    fig = result["figures"]
+    assert fig["threshold"] == 0.5 and fig["target_met"] is False
+    assert fig["recall"] == result["recall"] and fig["false_accepts"] == 3
+    assert fig["false_accepts_per_hour"] == pytest.approx(270.0)
+    assert fig["near_miss_clips"] == 0
 
 
 def test_parallel_scoring_gives_the_same_result(dataset, tone_head, feature_paths, tmp_path,
