@@ -20,21 +20,29 @@ log = logging.getLogger(__name__)
 SUMMARY_KEYS = ("n_positive", "n_negative_files", "n_near_miss_files", "negative_hours", "refractory_s")
 
 
-def positive_groups(folder: Path) -> dict[str, str]:
-    """``{wav path: "engine"}`` of stage 1's positive clips (recall per TTS engine; real
-    recordings are ``recording``)."""
-    out: dict[str, str] = {}
+def _manifest_records(folder: Path) -> list[dict]:
+    """Readable records of stage 1's ``manifest.jsonl`` in ``folder`` that name a file."""
     manifest = folder / "manifest.jsonl"
     if not manifest.exists():
-        return out
+        return []
+    out = []
     for line in manifest.read_text(encoding="utf-8").splitlines():
         try:
             rec = json.loads(line)
         except json.JSONDecodeError:
             continue
-        if "file" in rec:
-            out[str(folder / rec["file"])] = "recording" if rec.get("source") == "real" else str(rec.get("engine", "other"))
+        if isinstance(rec, dict) and "file" in rec:
+            out.append(rec)
     return out
+
+
+def positive_groups(folder: Path) -> dict[str, str]:
+    """``{wav path: "engine"}`` of stage 1's positive clips (recall per TTS engine; real
+    recordings are ``recording``)."""
+    return {
+        str(folder / rec["file"]): "recording" if rec.get("source") == "real" else str(rec.get("engine", "other"))
+        for rec in _manifest_records(folder)
+    }
 
 
 def negative_kinds(folder: Path) -> dict[str, str]:
@@ -44,10 +52,11 @@ def negative_kinds(folder: Path) -> dict[str, str]:
     speech: they are chosen to sound like the phrase, so their accept rate measures how finely
     the model separates, while general speech gives the false accepts per hour a user hears.
     """
-    out: dict[str, str] = {}
-    manifest = folder / "manifest.jsonl"
-    if not manifest.exists():
-        return out
+    return {
+        str(folder / rec["file"]): "general" if rec["kind"] == "general" else "adversarial"
+        for rec in _manifest_records(folder)
+        if rec.get("kind")
+    }
     for line in manifest.read_text(encoding="utf-8").splitlines():
         try:
             rec = json.loads(line)
