@@ -304,9 +304,12 @@ class _TfliteHead:
                 raise WakeforgeError(
                     f"{path}: no TFLite runtime; `pip install ai-edge-litert` or use the .onnx file"
                 ) from None
+        from wakeforge.utils.console import native_stderr_filtered
+
         try:
-            self.interp = Interpreter(model_path=str(path), num_threads=1)
-            self.interp.allocate_tensors()
+            with native_stderr_filtered():
+                self.interp = Interpreter(model_path=str(path), num_threads=1)
+                self.interp.allocate_tensors()
         except Exception as exc:
             reason = " ".join(str(exc).split())[:200]
             raise AssetError(f"{path}: cannot load TFLite model ({reason}); re-export it") from None

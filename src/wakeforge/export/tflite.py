@@ -28,19 +28,22 @@ log = logging.getLogger(__name__)
 
 def export_tflite(head: nn.Module, path: str | Path, n_frames: int = 16, embedding_dim: int = 96) -> Path:
     """Convert ``head`` to a TFLite file at ``path`` (atomic) and return the path."""
+    from wakeforge.utils.console import native_stderr_filtered
+
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    try:
-        import litert_torch
-    except ImportError as exc:  # pragma: no cover - installed by requirements.txt
-        raise WakeforgeError(
-            f"TFLite export needs litert-torch ({exc}); run `make venv` or pass callbacks.export.tflite=false"
-        ) from None
-    model = copy.deepcopy(head).cpu().eval()
-    example = (torch.zeros(1, n_frames, embedding_dim),)
-    with _quiet_converter():
-        edge = litert_torch.convert(model, example)
-        with atomic_path(path) as tmp:
-            edge.export(tmp)
+    with native_stderr_filtered():
+        try:
+            import litert_torch
+        except ImportError as exc:  # pragma: no cover - installed by requirements.txt
+            raise WakeforgeError(
+                f"TFLite export needs litert-torch ({exc}); run `make venv` or pass callbacks.export.tflite=false"
+            ) from None
+        model = copy.deepcopy(head).cpu().eval()
+        example = (torch.zeros(1, n_frames, embedding_dim),)
+        with _quiet_converter():
+            edge = litert_torch.convert(model, example)
+            with atomic_path(path) as tmp:
+                edge.export(tmp)
     return Path(path)
 
 
@@ -71,8 +74,11 @@ def run_tflite(path: str | Path, x: np.ndarray) -> np.ndarray:
     """Scores ``[N, 1]`` of a TFLite head on ``x`` ``[N, 16, 96]``, one window at a time."""
     from ai_edge_litert.interpreter import Interpreter
 
-    interp = Interpreter(model_path=str(path), num_threads=1)
-    interp.allocate_tensors()
+    from wakeforge.utils.console import native_stderr_filtered
+
+    with native_stderr_filtered():
+        interp = Interpreter(model_path=str(path), num_threads=1)
+        interp.allocate_tensors()
     inp = interp.get_input_details()[0]
     out = interp.get_output_details()[0]
     res = []

@@ -18,11 +18,13 @@ so a log of a long run stays a few lines a minute.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
 import time
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 log = logging.getLogger("wakeforge")
@@ -87,6 +89,54 @@ def hydra_verbose() -> bool:
         return HydraConfig.initialized() and bool(HydraConfig.get().verbose)
     except Exception:
         return False
+
+
+#: Lines C++ libraries (TensorFlow Lite, absl) print straight to file descriptor 2 at start-up.
+NATIVE_NOISE = (
+    "absl::InitializeLog",
+    "oneDNN custom operations",
+    "Created TensorFlow Lite XNNPACK delegate",
+)
+
+
+@contextlib.contextmanager
+def native_stderr_filtered() -> Iterator[None]:
+    """Drop :data:`NATIVE_NOISE` lines that native code writes to file descriptor 2.
+
+    TensorFlow Lite's runtime and converter log through absl in C++, past Python's logging and
+    warnings filters, and whether ``TF_CPP_MIN_LOG_LEVEL`` silences them depends on the
+    package versions. Inside the block fd 2 goes to a temporary file; afterwards every other
+    line (ours included, so nothing is lost, only delayed by the block's few seconds) is written
+    back. ``-v`` shows everything.
+    """
+    if is_verbose():
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real fd 2 (embedded interpreters): nothing to filter
+        yield
+        return
+    import tempfile
+
+    with tempfile.TemporaryFile() as tmp:
+        os.dup2(tmp.fileno(), 2)
+        try:
+            yield
+        finally:
+            try:
+                sys.stderr.flush()
+            except (OSError, ValueError):
+                pass
+            os.dup2(saved, 2)
+            os.close(saved)
+            tmp.seek(0)
+            text = tmp.read().decode("utf-8", errors="replace")
+            kept = [ln for ln in text.splitlines(keepends=True) if not any(n in ln for n in NATIVE_NOISE)]
+            if kept:
+                sys.stderr.write("".join(kept))
+                sys.stderr.flush()
 
 
 def is_verbose() -> bool:
