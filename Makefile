@@ -67,6 +67,10 @@ bench-real: $(STAMP) ## score MODELS on the real recordings in SUITE (recall, FA
 	@test -n "$(strip $(MODELS))" || { echo "error: no models; train one (make train) or pass MODELS=path/to/model.onnx"; exit 2; }
 	$(PY) -m wakeforge.benchmark --suite $(SUITE) --model $(MODELS) $(ARGS)
 
+personalize: $(STAMP) ## adapt MODEL to the household's RECORDINGS (a folder of takes of the phrase)
+	@test -n "$(strip $(MODEL))" -a -n "$(strip $(RECORDINGS))" || { echo "error: pass MODEL=path/to/model.onnx RECORDINGS=folder_of_takes/"; exit 2; }
+	$(PY) -m wakeforge.personalize --model $(MODEL) --recordings $(RECORDINGS) $(ARGS)
+
 smoke: $(STAMP) ## tiny end-to-end run: synthesise, augment, train, export
 	$(PY) -m wakeforge.train experiment=smoke $(ARGS)
 
@@ -113,6 +117,6 @@ pipeline: $(STAMP) params.yaml ## DVC: rerun only the stages whose code, params 
 lint-docker: $(STAMP) ## lint the Dockerfile with hadolint
 	$(VENV)/bin/hadolint Dockerfile
 
-.PHONY: help venv train test test-slow smoke bench-real build-wake-trainer-image build-wake-trainer-image-force \
+.PHONY: help venv train test test-slow smoke bench-real personalize build-wake-trainer-image build-wake-trainer-image-force \
 	push-wake-trainer-image extract-background-audio wake-train wake-train-generate \
 	wake-train-augment wake-train-train params pipeline lint-docker
