@@ -178,6 +178,7 @@ SCHEMA: dict[str, Callable[[str, Any], str | None]] = {
     "data.n_negative": _int(1),
     "data.n_negative_val": _int(1),
     "data.n_background": _int(0),
+    "data.n_rearranged_negative": _int(1),
     "data.adversarial_fraction": _num(0.0, 1.0),
     "data.custom_negative_phrases": _str_list,
     "data.positive_paths": _str_list,
@@ -391,13 +392,14 @@ def _check_counts(cfg: DictConfig) -> list[Problem]:
         elif int(bnpc.get("positive", 0) or 0) < 1:
             out.append(Problem("data.batch_n_per_class.positive", "data.batch_n_per_class.positive must be >= 1 (each batch needs positives)"))
         else:
-            known = {"positive", "adversarial_negative", "background", *dict(data.get("feature_data_files") or {})}
+            known = {"positive", "adversarial_negative", "background", "rearranged_negative",
+                     *dict(data.get("feature_data_files") or {})}
             extra = [k for k, v in bnpc.items() if v > 0 and k not in known]
             if extra:
                 out.append(Problem(
                     "data.batch_n_per_class",
                     f"data.batch_n_per_class has class(es) {extra} with no features: use positive, adversarial_negative, "
-                    f"background or a key of data.feature_data_files (e.g. +data.feature_data_files.{extra[0]}=/path/features.npy)",
+                    f"background, rearranged_negative or a key of data.feature_data_files (e.g. +data.feature_data_files.{extra[0]}=/path/features.npy)",
                 ))
             if int(bnpc.get("background", 0) or 0) > 0 and _is_int(data.get("n_background")) and data.get("n_background") == 0:
                 out.append(Problem("data.n_background", "data.batch_n_per_class.background > 0 but data.n_background=0; set data.n_background (e.g. 1000) or data.batch_n_per_class.background=0"))

@@ -93,7 +93,7 @@ def test_real_checkpoints_load_as_plain_weights_and_a_hostile_one_stops_training
     overrides = [
         "stages=[train]", f"work_dir={work}", f"paths.root_dir={tmp_path}", "logger=none", "trainer.max_steps=4",
         "trainer.val_check_interval=2", "trainer.enable_progress_bar=false", "model.head.layer_size=8",
-        "model.head.n_members=1", "data.batch_n_per_class={positive: 8, adversarial_negative: 8, background: 4}",
+        "model.head.n_members=1", "data.batch_n_per_class={positive: 8, adversarial_negative: 8, background: 4, rearranged_negative: 0}",
         "data.n_samples=32", "data.negative_windows_per_clip=1", "callbacks.export.checkpoint=best",
         "callbacks.export.tflite=false", "++callbacks.held_out_evaluation=null", "num_workers=1",
     ]

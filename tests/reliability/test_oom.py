@@ -77,7 +77,7 @@ def test_augment_oom_halves_the_block_once_and_finishes(kind, tmp_path, monkeypa
     assert pos.shape == (5, 16, 96) and np.isfinite(pos).all()
     assert set(written) == {"positive_features_train.npy", "positive_features_test.npy",
                             "adversarial_negative_features_train.npy", "adversarial_negative_features_test.npy",
-                            "background_features_train.npy"}
+                            "background_features_train.npy", "rearranged_negative_features_train.npy"}
 
 
 def test_augment_second_oom_stops_with_one_line_and_keeps_blocks(tmp_path, monkeypatch, capsys) -> None:
@@ -129,7 +129,7 @@ def test_training_oom_is_one_line_naming_the_knobs(tmp_path, monkeypatch, capsys
         run_pipeline(cfg)
     assert ex.value.code == 2
     err = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("error:")]
-    assert err == ["error: out of CUDA memory in training: lower data.batch_n_per_class (16/16/8 rows per batch, "
+    assert err == ["error: out of CUDA memory in training: lower data.batch_n_per_class (16/16/8/8 rows per batch, "
                    "e.g. half), model.head.layer_size (32) or data.n_samples_val (12 held-out clips), or set "
                    "trainer.accelerator=cpu, then rerun"]
 

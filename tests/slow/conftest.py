@@ -24,6 +24,7 @@ def write_features(work_dir: Path, seed: int = 0) -> Path:
         ("adversarial_negative", "train", 64, -1.0),
         ("adversarial_negative", "test", 24, -1.0),
         ("background", "train", 32, -1.0),
+        ("rearranged_negative", "train", 32, -1.0),
     ]
     for cls, split, n, mean in layout:
         path = feature_file(work_dir, cls, split)

@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 #: learns the machine's rate from it.
 LAST_RUN: dict[str, float] = {}
 
-CLASS_IDS = {"positive": 1, "adversarial_negative": 2, "background": 3}
+CLASS_IDS = {"positive": 1, "adversarial_negative": 2, "background": 3, "rearranged_negative": 4}
 SPLIT_IDS = {"train": 1, "test": 2}
 
 
@@ -188,6 +188,19 @@ def run_augment(cfg: DictConfig) -> dict[str, Any]:
                 st = (folder_path / n).stat()
                 stamps.append(f"{n}:{st.st_size}:{st.st_mtime_ns}")
             sets[(cls, split)] = (clips, stamps, mode)
+    n_rearranged = int((cfg.data.get("batch_n_per_class") or {}).get("rearranged_negative", 0) or 0)
+    if n_rearranged > 0:
+        # Negatives made of the positive clips themselves (reversed, halved, shuffled, spliced;
+        # wakeforge.augment.rearrange): the voices and channels of the positives without the
+        # phrase. Five per source clip, from an evenly spaced subset of the positives.
+        from wakeforge.augment.rearrange import rearranged
+
+        pclips, pstamps, _ = sets[("positive", "train")]
+        n_src = max(1, min(len(pclips), int(cfg.data.get("n_rearranged_negative", 2000)) // 5))
+        step = max(1, len(pclips) // n_src)
+        picked = list(range(0, len(pclips), step))[:n_src]
+        sets[("rearranged_negative", "train")] = (
+            rearranged([pclips[i] for i in picked], seed), [pstamps[i] for i in picked] + ["rearranged:v1"], "mixed")
     babble = sets[("adversarial_negative", "train")][0][:300]
     featurizer = build_featurizer(cfg, extra_clips=babble)
     log.info("augment: banks and feature models ready in %.1f s (device %s)", time.perf_counter() - t0, featurizer.device)
@@ -196,7 +209,8 @@ def run_augment(cfg: DictConfig) -> dict[str, Any]:
     manifest: dict[str, Any] = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
     n_background = int(cfg.data.get("n_background", 0))
     jobs: list[tuple[str, str, int, Any, str]] = []
-    per_clip = {"positive": 1, "adversarial_negative": featurizer.negative_windows}
+    per_clip = {"positive": 1, "adversarial_negative": featurizer.negative_windows,
+                "rearranged_negative": featurizer.negative_windows}
     for (cls, split), (clips, names, mode) in sets.items():
         n_rounds = (positive_rounds if cls == "positive" else rounds) if split == "train" else 1
         k = per_clip[cls]

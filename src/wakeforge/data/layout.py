@@ -6,7 +6,7 @@ from pathlib import Path
 
 CLIP_SPLITS = ("positive_train", "positive_test", "negative_train", "negative_test")
 #: Feature classes written by stage 2 (keys of ``data.batch_n_per_class``).
-FEATURE_CLASSES = ("positive", "adversarial_negative", "background")
+FEATURE_CLASSES = ("positive", "adversarial_negative", "background", "rearranged_negative")
 
 
 def clips_dir(work_dir: str | Path, split: str) -> Path:

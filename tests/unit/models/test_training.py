@@ -48,7 +48,7 @@ def test_train_tones_vs_noise_exports_and_scores(feature_work_dir, tmp_path):
             "trainer.enable_progress_bar=false",
             "model.head.layer_size=16",
             "model.max_negative_weight=5",
-            "data.batch_n_per_class={positive: 16, adversarial_negative: 16, background: 8}",
+            "data.batch_n_per_class={positive: 16, adversarial_negative: 16, background: 8, rearranged_negative: 0}",
             "data.n_samples=48",
         ],
         output_dir=tmp_path,
@@ -112,7 +112,7 @@ def test_exported_weights_and_logger_none(feature_work_dir, tmp_path, which):
             "stages=[train]", f"work_dir={work}", "logger=none", f"callbacks.export.checkpoint={which}",
             "callbacks.held_out_evaluation=null", "trainer.max_steps=60", "trainer.val_check_interval=20",
             "trainer.enable_progress_bar=false", "model.head.layer_size=8", "model.head.n_members=3",
-            "data.batch_n_per_class={positive: 16, adversarial_negative: 16, background: 8}",
+            "data.batch_n_per_class={positive: 16, adversarial_negative: 16, background: 8, rearranged_negative: 0}",
         ],
         output_dir=tmp_path,
     )
@@ -163,7 +163,7 @@ def test_real_recordings_come_first_in_the_card(feature_work_dir, tmp_path):
             "callbacks.real_evaluation.workers=1", "callbacks.real_evaluation.snr_db=null",
             "trainer.max_steps=120", "trainer.val_check_interval=60", "trainer.enable_progress_bar=false",
             "model.head.layer_size=16", "model.max_negative_weight=5", "model.head.n_members=1",
-            "data.batch_n_per_class={positive: 16, adversarial_negative: 16, background: 8}",
+            "data.batch_n_per_class={positive: 16, adversarial_negative: 16, background: 8, rearranged_negative: 0}",
         ],
         output_dir=tmp_path,
     )

@@ -112,7 +112,9 @@ def base_run(tmp_path_factory):
     noisy.mkdir()
     for i in range(10):
         sf.write(noisy / f"n_{i:03d}.wav", noise(rng, 1.5), SR)
-    return {"root": root, "work": work, "takes": takes, "noisy": noisy}
+    room = root / "room.wav"
+    sf.write(room, np.concatenate([noise(rng) for _ in range(20)]), SR)
+    return {"root": root, "work": work, "takes": takes, "noisy": noisy, "room": room}
 
 
 def _cfg(root: Path, *overrides: str):
@@ -132,7 +134,9 @@ def test_adaptation_raises_scores_on_held_out_tones(base_run):
                "finetune.personal_weight=1", "finetune.max_fa_increase=200",
                # the tones' own reversals and splices as negatives make this toy task an order
                # puzzle that 150 steps do not solve; test_own_voice_negatives covers them
-               "finetune.own_voice_negatives=false")
+               "finetune.own_voice_negatives=false",
+               # the user's own negatives: one 40 s recording of "the room"
+               f"finetune.negative_paths=[{base_run['room']}]")
     result = run_personalize(cfg)
     old, new = result["old"], result["new"]
     assert result["n_train"] == 8 and result["n_held_out"] == 2
@@ -142,12 +146,16 @@ def test_adaptation_raises_scores_on_held_out_tones(base_run):
     assert old.mean_score < 0.8, old
     assert new.mean_score > max(0.9, old.mean_score + 0.2), (old, new)
     assert new.recall == 1.0
+    # every fifth 2 s piece of the room recording is held out and scored by the guard
+    assert set(new.fa_per_hour) == {"general_speech", "your_negatives"}
     out = work.parent / "tones_personal"
     card = json.loads((out / "tones_personal.json").read_text())
     assert card["adaptation"]["base_model"]["model_name"] == "tones"
     assert sorted(Path(p).name for p in card["adaptation"]["recordings_train"]) == sorted(
         p.name for p in base_run["takes"].glob("*.wav") if str(p) not in card["adaptation"]["recordings_held_out"])
     assert len(card["adaptation"]["recordings_held_out"]) == 2
+    assert card["adaptation"]["negative_paths"] == [str(base_run["room"])]
+    assert card["adaptation"]["training"]["rows"]["personal_negative"] > 0
     assert card["parity_max_abs_diff"]["tflite_vs_onnx"] <= 1e-4
     assert (out / "tones_personal.tflite").stat().st_size > 1000
     assert not any(p.name.startswith(".") for p in out.parent.iterdir())  # no staging left
