@@ -24,7 +24,7 @@ from wakeforge.errors import cli_errors
 SR = 16_000
 #: Small, fast stage 2: no augmentation chain, few rows, blocks of 8.
 AUG = ["experiment=smoke", "augmentation=none", "augmentation.batch_size=8", "data.n_background=8",
-       "augmentation.background_generated_s=40"]
+       "augmentation.background_generated_s=40", "data.batch_n_per_class.rearranged_negative=4"]
 
 
 def _clips(work: Path, n: int = 5) -> None:
@@ -78,6 +78,9 @@ def test_augment_oom_halves_the_block_once_and_finishes(kind, tmp_path, monkeypa
     assert set(written) == {"positive_features_train.npy", "positive_features_test.npy",
                             "adversarial_negative_features_train.npy", "adversarial_negative_features_test.npy",
                             "background_features_train.npy", "rearranged_negative_features_train.npy"}
+    # the positives' rearrangements: 8 sliding rows per rearranged clip, up to 5 per positive
+    rearr = np.load(feature_file(work, "rearranged_negative", "train"))
+    assert rearr.shape[0] % 8 == 0 and 0 < rearr.shape[0] <= 5 * 5 * 8 and np.isfinite(rearr).all()
 
 
 def test_augment_second_oom_stops_with_one_line_and_keeps_blocks(tmp_path, monkeypatch, capsys) -> None:
@@ -129,7 +132,7 @@ def test_training_oom_is_one_line_naming_the_knobs(tmp_path, monkeypatch, capsys
         run_pipeline(cfg)
     assert ex.value.code == 2
     err = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("error:")]
-    assert err == ["error: out of CUDA memory in training: lower data.batch_n_per_class (16/16/8/8 rows per batch, "
+    assert err == ["error: out of CUDA memory in training: lower data.batch_n_per_class (16/16/8/0 rows per batch, "
                    "e.g. half), model.head.layer_size (32) or data.n_samples_val (12 held-out clips), or set "
                    "trainer.accelerator=cpu, then rerun"]
 

@@ -50,3 +50,15 @@ def rearranged(clips: Sequence[np.ndarray], seed: int) -> list[np.ndarray]:
             pb = b[: int(len(b) * rng.uniform(0.4, 0.7))] if rng.random() < 0.5 else b[::-1][: int(len(b) * 0.5)]
             out.append(np.concatenate([pa, pb]))
     return [c for c in out if len(c) >= MIN_SAMPLES]
+
+
+def rearranged_subset(clips: Sequence[np.ndarray], n_out: int, seed: int) -> tuple[list[np.ndarray], list[int]]:
+    """About ``n_out`` rearranged clips from an evenly spaced subset of ``clips`` (five per source).
+
+    Returns:
+        ``(rearranged clips, indices of the source clips used)``.
+    """
+    n_src = max(1, min(len(clips), int(n_out) // 5))
+    step = max(1, len(clips) // n_src)
+    picked = list(range(0, len(clips), step))[:n_src]
+    return rearranged([clips[i] for i in picked], seed), picked

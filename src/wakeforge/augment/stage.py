@@ -193,14 +193,11 @@ def run_augment(cfg: DictConfig) -> dict[str, Any]:
         # Negatives made of the positive clips themselves (reversed, halved, shuffled, spliced;
         # wakeforge.augment.rearrange): the voices and channels of the positives without the
         # phrase. Five per source clip, from an evenly spaced subset of the positives.
-        from wakeforge.augment.rearrange import rearranged
+        from wakeforge.augment.rearrange import rearranged_subset
 
         pclips, pstamps, _ = sets[("positive", "train")]
-        n_src = max(1, min(len(pclips), int(cfg.data.get("n_rearranged_negative", 2000)) // 5))
-        step = max(1, len(pclips) // n_src)
-        picked = list(range(0, len(pclips), step))[:n_src]
-        sets[("rearranged_negative", "train")] = (
-            rearranged([pclips[i] for i in picked], seed), [pstamps[i] for i in picked] + ["rearranged:v1"], "mixed")
+        made, picked = rearranged_subset(pclips, int(cfg.data.get("n_rearranged_negative", 2000)), seed)
+        sets[("rearranged_negative", "train")] = (made, [pstamps[i] for i in picked] + ["rearranged:v1"], "mixed")
     babble = sets[("adversarial_negative", "train")][0][:300]
     featurizer = build_featurizer(cfg, extra_clips=babble)
     log.info("augment: banks and feature models ready in %.1f s (device %s)", time.perf_counter() - t0, featurizer.device)

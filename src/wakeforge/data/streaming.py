@@ -67,7 +67,8 @@ class StreamBatches(IterableDataset):
                 else:
                     clips = self.m.clips[name]
                     idx = torch.randint(0, len(clips), (n,), generator=g).tolist()
-                    windows.append(self.m.featurizer.windows([clips[i] for i in idx], AUDIO_CLASSES[name][1], g))
+                    mode = AUDIO_CLASSES[name][1] if name in AUDIO_CLASSES else "mixed"  # rearranged_negative
+                    windows.append(self.m.featurizer.windows([clips[i] for i in idx], mode, g))
                 label = 1.0 if name == "positive" else 0.0
                 wl.append(torch.full((n,), label))
                 ww.append(torch.full((n,), float(self.m.penalty_weights.get(name, 1.0))))
@@ -133,6 +134,11 @@ class StreamingDataModule(LightningDataModule):
         for name, (folder, _mode, _label) in AUDIO_CLASSES.items():
             self.clips[name], _ = load_clip_folder(clips_dir(self.work_dir, f"{folder}_train"), f"{folder}_train clips")
             test_clips[name], _ = load_clip_folder(clips_dir(self.work_dir, f"{folder}_test"), f"{folder}_test clips")
+        if self.batch_n_per_class.get("rearranged_negative", 0) > 0:
+            from wakeforge.augment.rearrange import rearranged_subset
+
+            self.clips["rearranged_negative"], _ = rearranged_subset(
+                self.clips["positive"], int(self.cfg.data.get("n_rearranged_negative", 2000)), int(self.cfg.seed))
         self.featurizer = build_featurizer(self.cfg, extra_clips=self.clips["adversarial_negative"][:300])
         parts: list[tuple[Any, int]] = []
         block = max(1, int(self.cfg.augmentation.get("batch_size", 64)))
