@@ -104,8 +104,6 @@ def main() -> int:
 
 def _fa_at(model: dict, sroot: Path, thr: float) -> float | None:
     """False accepts per hour at ``thr`` on the suite's real speech sets (not the other phrases)."""
-    from wakeforge.eval.benchmark import DEFAULT_REFRACTORY_S  # noqa: F401 - same counting as the table
-
     fa = model.get("false_accepts_per_hour_at_threshold") or {}
     hours = model.get("negative_hours") or {}
     if abs(float(model.get("threshold", 0.5)) - thr) > 1e-9:

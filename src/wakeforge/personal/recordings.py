@@ -161,8 +161,8 @@ def split_holdout(takes: Sequence[Take], fraction: float) -> tuple[list[Take], l
     return [t for t in takes if t.digest not in ids], [t for t in takes if t.digest in ids]
 
 
-def negative_pieces(paths: Sequence[str | os.PathLike[str]], piece_s: float = 2.0) -> tuple[list[np.ndarray], list[np.ndarray], float]:
-    """The user's negative recordings cut into ``piece_s`` pieces: ``(train, held_out, held-out hours)``.
+def negative_pieces(paths: Sequence[str | os.PathLike[str]], piece_s: float = 2.0) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The user's negative recordings cut into ``piece_s`` pieces: ``(train, held_out)``.
 
     Every fifth piece of each file is held out for the guard (false accepts per hour); files
     that cannot be decoded stop with their reason, since the user named them.
@@ -177,5 +177,4 @@ def negative_pieces(paths: Sequence[str | os.PathLike[str]], piece_s: float = 2.
         pieces = [audio[s : s + n] for s in range(0, max(1, len(audio) - n // 2), n)]
         for i, piece in enumerate(pieces):
             (held if i % 5 == 4 else train).append(piece.astype(np.float32))
-    hours = sum(len(p) for p in held) / SAMPLE_RATE_HZ / 3600.0
-    return train, held, hours
+    return train, held

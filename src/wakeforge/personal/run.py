@@ -113,8 +113,7 @@ def run_personalize(cfg: DictConfig) -> dict[str, Any]:
                              f"need at least {MIN_RECORDINGS} (5-50 is best): record some with "
                              "`python -m wakeforge.record --phrase PHRASE --n 20 DIR`")
     train, held = split_holdout(takes, float(ft.holdout_fraction))
-    neg_train, neg_held, _neg_hours = (negative_pieces(list(ft.negative_paths))
-                                       if ft.get("negative_paths") else ([], [], 0.0))
+    neg_train, neg_held = negative_pieces(list(ft.negative_paths)) if ft.get("negative_paths") else ([], [])
     name = str(ft.get("model_name") or f"{base.model_name}_personal")
     from wakeforge.safety import model_name_problems
 
