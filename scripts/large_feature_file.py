@@ -43,9 +43,9 @@ def main() -> None:
     ap.add_argument("--dir", type=Path, default=None)
     args = ap.parse_args()
 
-    from wakeforge.config import compose_config
-    from wakeforge.data.layout import feature_file
-    from wakeforge.pipeline import run_pipeline
+    from wakeforge.core.config import compose_config
+    from wakeforge.core.layout import feature_file
+    from wakeforge.pipeline.run import run_pipeline
 
     root = args.dir or Path(tempfile.mkdtemp(prefix="wf-large-"))
     big = root / "acav_like_int16.npy"

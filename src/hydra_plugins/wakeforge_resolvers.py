@@ -5,6 +5,6 @@ same before it composes ``conf/`` into ``params.yaml`` (``dvc exp run -S ...`` w
 ``hydra.enabled``), so the config resolves in DVC's process exactly as in wakeforge's.
 """
 
-from wakeforge.config import register_resolvers
+from wakeforge.core.config import register_resolvers
 
 register_resolvers()

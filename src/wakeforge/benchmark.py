@@ -15,7 +15,7 @@ positives are negatives too; ``--snr-db`` also scores the positives with the sui
 in. The streaming features are cached (``--cache``), so scoring more models later costs no
 second feature pass. Prints a table per phrase and writes ``benchmark.json``,
 ``benchmark.txt`` and ``det_<phrase>.png`` (one curve per model) to ``--out``. Counting rules:
-:mod:`wakeforge.eval.benchmark`.
+:mod:`wakeforge.evaluation.benchmark`.
 
 ``--model`` takes ``.onnx`` / ``.tflite`` files or model names (``python -m wakeforge.detect
 --list``), optionally labelled ``LABEL=MODEL``. A model's phrase comes from its model card
@@ -31,11 +31,11 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from wakeforge.errors import WakeforgeError, cli_entry
+from wakeforge.core.errors import WakeforgeError, cli_entry
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from wakeforge.eval.benchmark import DEFAULT_GAP_S, DEFAULT_PAD_S, DEFAULT_REFRACTORY_S
+    from wakeforge.evaluation.benchmark import DEFAULT_GAP_S, DEFAULT_PAD_S, DEFAULT_REFRACTORY_S
 
     p = argparse.ArgumentParser(
         prog="python -m wakeforge.benchmark",
@@ -75,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _validate(args: argparse.Namespace) -> None:
-    from wakeforge.eval.metrics import check_operating_point
+    from wakeforge.core.metrics import check_operating_point
 
     check_operating_point(args.threshold, args.refractory_s)
     if args.pad_s < 0 or args.gap_s < 0:
@@ -86,9 +86,9 @@ def _validate(args: argparse.Namespace) -> None:
 
 def resolve_specs(items: list[str], phrase: str | None, detection_dir: Path,
                   positives: set[str]) -> list:
-    """``[LABEL=]MODEL`` arguments -> :class:`~wakeforge.eval.benchmark.ModelSpec` list."""
-    from wakeforge.discovery import resolve_model
-    from wakeforge.eval.benchmark import ModelSpec, card_for, slug
+    """``[LABEL=]MODEL`` arguments -> :class:`~wakeforge.evaluation.benchmark.ModelSpec` list."""
+    from wakeforge.evaluation.discovery import resolve_model
+    from wakeforge.evaluation.benchmark import ModelSpec, card_for, slug
 
     specs = []
     labels: set[str] = set()
@@ -128,8 +128,8 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     args = build_parser().parse_args(argv)
     _validate(args)
 
-    from wakeforge.discovery import default_detection_dir
-    from wakeforge.eval.benchmark import Settings, format_tables, load_suite, run_benchmark
+    from wakeforge.evaluation.discovery import default_detection_dir
+    from wakeforge.evaluation.benchmark import Settings, format_tables, load_suite, run_benchmark
     from wakeforge.features.assets import default_cache_dir
 
     suite = load_suite(args.suite)

@@ -8,10 +8,10 @@ Usage::
     python -m wakeforge.detect --mic --model hey_jarvis     # needs `pip install sounddevice`
 
 Models come from ``--model`` (a file, or a name looked up in the tiers of
-:mod:`wakeforge.discovery`), else every discovered model. Files are scored through the
-detector's own 80 ms streaming path (:mod:`wakeforge.eval.streaming`); a detection is an
+:mod:`wakeforge.evaluation.discovery`), else every discovered model. Files are scored through the
+detector's own 80 ms streaming path (:mod:`wakeforge.evaluation.streaming`); a detection is an
 activation: the score reaches ``--threshold`` and no other activation happened in the last
-``--refractory-s`` seconds (:mod:`wakeforge.eval.metrics`).
+``--refractory-s`` seconds (:mod:`wakeforge.core.metrics`).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from wakeforge.errors import WakeforgeError, cli_entry
+from wakeforge.core.errors import WakeforgeError, cli_entry
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _validate(args: argparse.Namespace) -> None:
-    from wakeforge.eval.metrics import check_operating_point
+    from wakeforge.core.metrics import check_operating_point
 
     check_operating_point(args.threshold, args.refractory_s)
     if not args.list and not args.mic and not args.files:
@@ -84,7 +84,7 @@ def select_models(
     Raises:
         WakeforgeError: A name matches nothing, or nothing is discovered.
     """
-    from wakeforge.discovery import default_detection_dir, discover_models, resolve_model
+    from wakeforge.evaluation.discovery import default_detection_dir, discover_models, resolve_model
 
     env = dict(os.environ) if env is None else env
     det = Path(detection_dir) if detection_dir else default_detection_dir()
@@ -107,7 +107,7 @@ def select_models(
 
 
 def _scorers(models: list[Any], seed: int = 0) -> list[Any]:
-    from wakeforge.eval.streaming import StreamingFeatures, StreamingScorer
+    from wakeforge.evaluation.streaming import StreamingFeatures, StreamingScorer
 
     feats = StreamingFeatures(seed=seed)
     return [StreamingScorer(m.path, features=feats, seed=seed) for m in models]
@@ -135,12 +135,12 @@ def detect_files(
     """Scan files with models; one result per (file, model).
 
     Files are read and scored in blocks of ``block_s`` seconds (:class:`~wakeforge.audio.io.AudioStream`,
-    :func:`~wakeforge.eval.streaming.score_stream_many`), so memory stays bounded however long a
+    :func:`~wakeforge.evaluation.streaming.score_stream_many`), so memory stays bounded however long a
     recording is (a 3-hour WAV included); the scores equal those of the whole-file path.
 
     Args:
         files: Audio files.
-        models: :class:`~wakeforge.discovery.FoundModel` list (from :func:`select_models`).
+        models: :class:`~wakeforge.evaluation.discovery.FoundModel` list (from :func:`select_models`).
         threshold: Detection threshold.
         refractory_s: Dead time after a detection.
         block_s: Seconds of audio read and scored at a time.
@@ -158,8 +158,8 @@ def detect_files(
     import numpy as np
 
     from wakeforge.audio.io import AudioStream
-    from wakeforge.eval.metrics import activation_frames, refractory_frames_for
-    from wakeforge.eval.streaming import FRAME_S, frame_end_times, score_stream_many
+    from wakeforge.core.metrics import activation_frames, refractory_frames_for
+    from wakeforge.evaluation.streaming import FRAME_S, frame_end_times, score_stream_many
 
     files = list(files)
     streams = [AudioStream(f, block_s=block_s) for f in files]  # every file checked before work
@@ -239,8 +239,8 @@ def run_live(
     Returns:
         Every detection.
     """
-    from wakeforge.eval.metrics import ActivationTracker, refractory_frames_for
-    from wakeforge.eval.streaming import FRAME_S, to_int16
+    from wakeforge.core.metrics import ActivationTracker, refractory_frames_for
+    from wakeforge.evaluation.streaming import FRAME_S, to_int16
 
     scorers = _scorers(models)
     labels = _labels(models)
@@ -324,7 +324,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     args = build_parser().parse_args(argv)
     _validate(args)
     if args.list:
-        from wakeforge.discovery import default_detection_dir, discover_models
+        from wakeforge.evaluation.discovery import default_detection_dir, discover_models
 
         det = Path(args.detection_dir) if args.detection_dir else default_detection_dir()
         res = discover_models(det, include_builtin=not args.no_builtin, prefer=args.framework)

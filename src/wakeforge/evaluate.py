@@ -8,14 +8,14 @@ Usage::
         --positive clips/ --negative tv.wav --snr-db 10 --noise fan.wav
 
 ``--model`` is a ``.onnx`` / ``.tflite`` file or a model name found by
-:mod:`wakeforge.discovery` (``$WAKE_MODEL_PATHS``, the detection folder, built-ins).
+:mod:`wakeforge.evaluation.discovery` (``$WAKE_MODEL_PATHS``, the detection folder, built-ins).
 Positive files hold one utterance each; negative files (clips or hours-long recordings) hold
 none. Every file is scored through the detector's own 80 ms streaming path. Writes
 ``metrics.json``, ``det.json``, ``det.png``, ``scores_hist.png``, ``per_file.json`` and
 ``report.html`` (self-contained: plots, the worst false accepts and misses as playable audio,
 the model card when one sits beside the model) to ``--out`` (default ``logs/eval/{model_name}``)
 and prints a summary. The numbers are defined in
-:mod:`wakeforge.eval.report`.
+:mod:`wakeforge.evaluation.report`.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from wakeforge.errors import WakeforgeError, cli_entry
+from wakeforge.core.errors import WakeforgeError, cli_entry
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _validate(args: argparse.Namespace) -> None:
-    from wakeforge.eval.metrics import check_operating_point
+    from wakeforge.core.metrics import check_operating_point
 
     check_operating_point(args.threshold, args.refractory_s)
     if args.target_fa_per_hour < 0:
@@ -90,8 +90,8 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     args = build_parser().parse_args(argv)
     _validate(args)
 
-    from wakeforge.discovery import default_detection_dir, resolve_model
-    from wakeforge.eval.report import evaluate_model, format_summary
+    from wakeforge.evaluation.discovery import default_detection_dir, resolve_model
+    from wakeforge.evaluation.report import evaluate_model, format_summary
 
     det = Path(args.detection_dir) if args.detection_dir else default_detection_dir()
     model = resolve_model(args.model, det)
@@ -112,8 +112,8 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
         seed=args.seed,
         workers=args.workers,
     )
-    from wakeforge.eval.benchmark import card_for
-    from wakeforge.eval.html_report import write_report
+    from wakeforge.evaluation.benchmark import card_for
+    from wakeforge.evaluation.html_report import write_report
 
     report = write_report(out_dir, card=card_for(Path(model.path)))
     if args.json:

@@ -7,7 +7,7 @@
     python -m wakeforge.generate experiment=smoke               # a few dozen clips
 
 Finished clips are kept: rerun the same command after an interruption to continue.
-The work happens in :func:`wakeforge.generation.generate_clips`.
+The work happens in :func:`wakeforge.generation.run.generate_clips`.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from __future__ import annotations
 import hydra
 from omegaconf import DictConfig
 
-from wakeforge.config import register_resolvers
-from wakeforge.errors import cli_errors
+from wakeforge.core.config import register_resolvers
+from wakeforge.core.errors import cli_errors
 
 register_resolvers()
 
@@ -25,19 +25,19 @@ register_resolvers()
 def main(cfg: DictConfig) -> None:
     # Inside the Hydra task: Hydra would otherwise catch and reformat WakeforgeError.
     with cli_errors():
-        from wakeforge.config import validate_config
-        from wakeforge.generation import run_generate
+        from wakeforge.generation.run import run_generate
+        from wakeforge.pipeline.preflight import check_config
         from wakeforge.utils.console import setup_console
 
         setup_console()
-        validate_config(cfg, stages=["generate"])
+        check_config(cfg, stages=["generate"])
         report = run_generate(cfg)
         print(report.summary())
 
 
 if __name__ == "__main__":
-    from wakeforge.check import run_hydra_cli
-    from wakeforge.compat import expand_sys_argv
+    from wakeforge.core.hydra_cli import run_hydra_cli
+    from wakeforge.core.compat import expand_sys_argv
 
     expand_sys_argv()  # config_file=PATH (Make's CONFIG=) -> Hydra overrides
     run_hydra_cli(main)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from wakeforge.errors import cli_entry
+from wakeforge.core.errors import cli_entry
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -82,8 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _split_overrides(args)
     overrides = overrides_of(args)
-    from wakeforge.check import precheck_overrides
-    from wakeforge.config import compose_config, register_resolvers
+    from wakeforge.core.hydra_cli import precheck_overrides
+    from wakeforge.core.config import compose_config, register_resolvers
     from wakeforge.utils.console import setup_console
 
     register_resolvers()

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from wakeforge.audio.constants import SAMPLE_RATE_HZ
-from wakeforge.errors import WakeforgeError, cli_entry
+from wakeforge.core.errors import WakeforgeError, cli_entry
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,7 +55,7 @@ def existing_takes(folder: Path) -> list[Path]:
 def save_take(folder: Path, audio: np.ndarray, index: int) -> Path:
     """Write a checked take as 16-bit WAV (atomically)."""
     from wakeforge.audio.io import write_wav
-    from wakeforge.tts.perturb import dither_to_int16
+    from wakeforge.generation.tts.perturb import dither_to_int16
 
     pcm = dither_to_int16(audio, np.random.default_rng(index))
     return write_wav(folder / f"take_{index:03d}.wav", pcm, SAMPLE_RATE_HZ)

@@ -19,8 +19,8 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig
 
-from wakeforge.config import register_resolvers
-from wakeforge.errors import cli_errors
+from wakeforge.core.config import register_resolvers
+from wakeforge.core.errors import cli_errors
 
 register_resolvers()
 
@@ -28,7 +28,7 @@ register_resolvers()
 @hydra.main(config_path="../../conf", config_name="train", version_base="1.3")
 def main(cfg: DictConfig) -> float | None:
     with cli_errors():
-        from wakeforge.pipeline import run_pipeline
+        from wakeforge.pipeline.run import run_pipeline
 
         result: dict[str, Any] = run_pipeline(cfg)
         return result.get("selection")
@@ -36,8 +36,8 @@ def main(cfg: DictConfig) -> float | None:
 
 
 if __name__ == "__main__":
-    from wakeforge.check import run_hydra_cli
-    from wakeforge.compat import expand_sys_argv
+    from wakeforge.core.hydra_cli import run_hydra_cli
+    from wakeforge.core.compat import expand_sys_argv
 
     expand_sys_argv()  # config_file=PATH (Make's CONFIG=) -> Hydra overrides
     run_hydra_cli(main)  # Hydra composition errors (misspelt key, unknown option) -> one line

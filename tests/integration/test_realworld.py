@@ -30,7 +30,7 @@ pytestmark = pytest.mark.skipif(
 def builtin_only(tmp_path, monkeypatch):
     """No WAKE_MODEL_PATHS, an empty detection folder: only built-ins can be found."""
     monkeypatch.delenv("WAKE_MODEL_PATHS", raising=False)
-    from wakeforge.discovery import discover_models
+    from wakeforge.evaluation.discovery import discover_models
 
     det = tmp_path / "detection"
     det.mkdir()

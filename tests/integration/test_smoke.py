@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from wakeforge.config import compose_config
+from wakeforge.core.config import compose_config
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -30,8 +30,8 @@ sys.addaudithook(_audit)
 
 
 def test_smoke_pipeline_end_to_end(tmp_path):
-    from wakeforge.data.layout import feature_file
-    from wakeforge.pipeline import run_pipeline
+    from wakeforge.core.layout import feature_file
+    from wakeforge.pipeline.run import run_pipeline
 
     cfg = compose_config(
         [
@@ -82,7 +82,7 @@ def test_train_cfg_job_prints_composed_config():
     )
     assert out.returncode == 0, out.stderr
     assert "phrase: ok nabu" in out.stdout
-    assert "wakeforge.models.heads.RNNHead" in out.stdout
+    assert "wakeforge.training.models.heads.RNNHead" in out.stdout
     cfg = compose_config(["data.phrase=ok nabu"])
     assert cfg.model_name == "ok_nabu"
 

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from wakeforge.audio.io import decode_audio, from_array
-from wakeforge.errors import AudioError
+from wakeforge.core.errors import AudioError
 
 FUZZ = settings(
     max_examples=200,

@@ -23,8 +23,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from wakeforge.config import compose_config
-from wakeforge.errors import WakeforgeError, cli_errors
+from wakeforge.core.config import compose_config
+from wakeforge.core.errors import WakeforgeError, cli_errors
 
 REPO = Path(__file__).resolve().parents[2]
 DOC = REPO / "docs" / "errors.md"
@@ -140,10 +140,10 @@ CASES: dict[str, Case] = {
     "E03": Case("hydra", ["data.phrase=?!"]),
     "E04": Case("compat", ["config_file=my_model.yaml"]),
     # keys and types
-    "E05": Case("train", ["data.n_samples=abc"]),
+    "E05": Case("hydra", ["data.n_samples=abc"]),
     "E06": Case("train", ["augmentation.p_rir=1.5"]),
     "E07": Case("train", ["data.clip_duration_s=1.5"]),
-    "E08": Case("train", ["stages=[generate,fit]"]),
+    "E08": Case("hydra", ["stages=[generate,fit]"]),
     "E09": Case("train", ["data.batch_n_per_class.positive=0"]),
     # the phrase
     "E10": Case("train", ['data.phrase=""']),
@@ -183,6 +183,9 @@ CASES: dict[str, Case] = {
     "E36": Case("train", ["+callbacks.evil._target_=shutil.copyfile"]),
     "E37": Case("train", ["data.phrase=[hey jarvis,5]", "model_name=hey_jarvis"]),
     "E38": Case("train", ["augmentation.rir_paths=[rirs]"], lambda r: write_bad_audio(r / "rirs", good=0) and None),
+    # The schema (wakeforge/core/schema.py): an enum at compose, a range in __post_init__.
+    "E39": Case("hydra", ["tts.engines=[nope]"]),
+    "E40": Case("train", ["augmentation.rounds=-1"]),
 }
 
 
@@ -195,14 +198,14 @@ def run_case(case: Case, root: Path, capsys: pytest.CaptureFixture[str], caplog:
     """Run one case the way a user meets it; return the single line they see."""
     overrides = [*BASE, *case.overrides, f"paths.root_dir={root}"]
     if case.run == "hydra":
-        from wakeforge.check import run_hydra_cli
+        from wakeforge.core.hydra_cli import run_hydra_cli
 
         with pytest.raises(SystemExit) as ex:
             run_hydra_cli(lambda: pytest.fail("Hydra accepted the overrides"), argv=overrides)
         assert ex.value.code == 2
         return _one_line(capsys.readouterr().err)
     if case.run == "compat":
-        from wakeforge.compat import expand_argv
+        from wakeforge.core.compat import expand_argv
 
         with pytest.raises(SystemExit) as ex, cli_errors():
             expand_argv(["wakeforge.train", *overrides])
@@ -210,25 +213,25 @@ def run_case(case: Case, root: Path, capsys: pytest.CaptureFixture[str], caplog:
         return _one_line(capsys.readouterr().err)
     if case.run == "train":
         import wakeforge.augment.stage
-        import wakeforge.check
-        import wakeforge.generation
-        import wakeforge.training
-        from wakeforge.pipeline import run_pipeline
+        import wakeforge.pipeline.preflight
+        import wakeforge.generation.run
+        import wakeforge.training.run
+        from wakeforge.pipeline.run import run_pipeline
 
-        for mod, name in ((wakeforge.generation, "run_generate"), (wakeforge.augment.stage, "run_augment"),
-                          (wakeforge.training, "run_training")):
+        for mod, name in ((wakeforge.generation.run, "run_generate"), (wakeforge.augment.stage, "run_augment"),
+                          (wakeforge.training.run, "run_training")):
             monkeypatch.setattr(mod, name, lambda cfg, _n=name: pytest.fail(f"{_n} ran despite a bad input"))
         if "data.n_samples=100000" in case.overrides:  # a small disk: 200 MB free
-            monkeypatch.setattr(wakeforge.check.shutil, "disk_usage", lambda p: type("U", (), {"free": 200 * 10**6})())
+            monkeypatch.setattr(wakeforge.pipeline.preflight.shutil, "disk_usage", lambda p: type("U", (), {"free": 200 * 10**6})())
         cfg = compose_config(overrides, output_dir=root / "logs" / "run")
         with pytest.raises(SystemExit) as ex, cli_errors():
             run_pipeline(cfg)
         assert ex.value.code == 2
         return _one_line(capsys.readouterr().err)
     if case.run == "check-warning":
-        from wakeforge.check import check_config
+        from wakeforge.pipeline.preflight import check_config
 
-        monkeypatch.setattr("wakeforge.check._cuda_available", lambda: False)
+        monkeypatch.setattr("wakeforge.core.device._cuda_available", lambda: False)
         cfg = compose_config(overrides, output_dir=root / "logs" / "run")
         with caplog.at_level(logging.WARNING, logger="wakeforge"):
             problems = check_config(cfg)
@@ -311,13 +314,13 @@ def test_cli_prints_the_same_single_line(row: str, tmp_path: Path) -> None:
 
 def test_cli_check_lists_problems_and_writes_nothing(tmp_path: Path) -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "wakeforge.check", *BASE, f"paths.root_dir={tmp_path}", "data.n_samples=abc",
+        [sys.executable, "-m", "wakeforge.check", *BASE, f"paths.root_dir={tmp_path}", "data.positive_paths=[my_voice]",
          "augmentation.background_paths=[noise]"],
         cwd=tmp_path, capture_output=True, text=True, timeout=120,
     )
     assert out.returncode == 2, out.stderr
     lines = _lines(out.stderr)
-    assert lines[0] == ROWS["E05"][1]
+    assert lines[0] == ROWS["E18"][1].replace("<root>", str(tmp_path))
     assert lines[1] == ROWS["E15"][1].replace("<root>", str(tmp_path))
     assert lines[-1] == "2 problem(s) found; nothing was written"
     assert list(tmp_path.iterdir()) == []

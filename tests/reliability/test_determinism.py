@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from wakeforge.config import compose_config
+from wakeforge.core.config import compose_config
 
 
 def _sha(a: np.ndarray) -> str:
@@ -23,8 +23,8 @@ def _sha(a: np.ndarray) -> str:
 
 def test_espeak_clip_does_not_depend_on_previous_clips() -> None:
     pytest.importorskip("espeakng_loader")
-    from wakeforge.tts.base import BaseVoice, Prosody
-    from wakeforge.tts.espeak import EspeakEngine
+    from wakeforge.generation.tts.base import BaseVoice, Prosody
+    from wakeforge.generation.tts.espeak import EspeakEngine
 
     eng = EspeakEngine(["en-us"], ["m3"])
     voice = BaseVoice("espeak", "m3", "", "en-us")
@@ -36,7 +36,7 @@ def test_espeak_clip_does_not_depend_on_previous_clips() -> None:
 
 
 def test_unreadable_last_ckpt_is_set_aside_not_deleted(tmp_path: Path, caplog) -> None:
-    from wakeforge.training import _resume_path
+    from wakeforge.training.run import _resume_path
 
     cfg = compose_config(["experiment=smoke", f"paths.root_dir={tmp_path}"])
     last = tmp_path / "last.ckpt"
@@ -50,7 +50,7 @@ def test_unreadable_last_ckpt_is_set_aside_not_deleted(tmp_path: Path, caplog) -
 def test_readable_last_ckpt_is_resumed_with_its_step(tmp_path: Path, caplog) -> None:
     import torch
 
-    from wakeforge.training import _resume_path
+    from wakeforge.training.run import _resume_path
 
     cfg = compose_config(["experiment=smoke", f"paths.root_dir={tmp_path}"])
     last = tmp_path / "last.ckpt"

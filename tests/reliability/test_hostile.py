@@ -24,8 +24,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from wakeforge.config import compose_config
-from wakeforge.errors import WakeforgeError, cli_errors
+from wakeforge.core.config import compose_config
+from wakeforge.core.errors import WakeforgeError, cli_errors
 
 REPO = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "WANDB_MODE": "disabled", "PYTHONUNBUFFERED": "1"}
@@ -52,7 +52,7 @@ def _hostile_checkpoint(path: Path, marker: Path) -> None:
 # 1. checkpoints
 # ---------------------------------------------------------------------------------------------
 def test_hostile_checkpoint_is_refused_without_running(tmp_path: Path) -> None:
-    from wakeforge.callbacks.resume import load_plain_checkpoint, readable_step
+    from wakeforge.training.callbacks.resume import load_plain_checkpoint, readable_step
 
     marker = tmp_path / "pwned"
     ckpt = tmp_path / "last.ckpt"
@@ -71,7 +71,7 @@ def test_hostile_checkpoint_is_refused_without_running(tmp_path: Path) -> None:
 
 
 def _random_features(work: Path) -> None:
-    from wakeforge.data.layout import feature_file
+    from wakeforge.core.layout import feature_file
 
     rng = np.random.default_rng(0)
     for cls, split, n in (("positive", "train", 32), ("positive", "test", 8), ("adversarial_negative", "train", 32),
@@ -85,8 +85,8 @@ def _random_features(work: Path) -> None:
 def test_real_checkpoints_load_as_plain_weights_and_a_hostile_one_stops_training(tmp_path: Path) -> None:
     """wakeforge's own checkpoints load with weights_only=True (resume and export of the selected
     one); replacing last.ckpt with a pickled payload stops the rerun with one line."""
-    from wakeforge.callbacks.resume import readable_step
-    from wakeforge.pipeline import run_pipeline
+    from wakeforge.training.callbacks.resume import readable_step
+    from wakeforge.pipeline.run import run_pipeline
 
     work = tmp_path / "work"
     _random_features(work)
@@ -165,8 +165,8 @@ def test_model_name_cannot_escape_the_output_root(tmp_path: Path) -> None:
 
 
 def test_non_latin_phrases_get_distinct_safe_folders() -> None:
-    from wakeforge.config import slugify
-    from wakeforge.safety import SAFE_NAME
+    from wakeforge.core.config import slugify
+    from wakeforge.core.safety import SAFE_NAME
 
     names = {slugify(p) for p in ("привет", "пока", "こんにちは", "مرحبا")}
     assert len(names) == 4 and all(SAFE_NAME.match(n) for n in names)
@@ -302,15 +302,15 @@ def test_sigterm_during_augment_keeps_finished_blocks(tmp_path: Path) -> None:
 # 6. unusable RIRs: caught before stage 1
 # ---------------------------------------------------------------------------------------------
 def test_unusable_rir_folder_stops_before_generate(tmp_path: Path, monkeypatch, capsys) -> None:
-    import wakeforge.generation
-    from wakeforge.pipeline import run_pipeline
+    import wakeforge.generation.run
+    from wakeforge.pipeline.run import run_pipeline
 
     rirs = tmp_path / "rirs"
     rirs.mkdir()
     (rirs / "a_empty.wav").write_bytes(b"")
     (rirs / "b_garbage.wav").write_bytes(b"RIFF" + bytes(range(200)))
     sf.write(rirs / "c_silent.wav", np.zeros(SR, np.float32), SR)
-    monkeypatch.setattr(wakeforge.generation, "run_generate", lambda cfg: pytest.fail("stage 1 ran"))
+    monkeypatch.setattr(wakeforge.generation.run, "run_generate", lambda cfg: pytest.fail("stage 1 ran"))
     monkeypatch.chdir(tmp_path)
     cfg = compose_config(["experiment=smoke", f"paths.root_dir={tmp_path}", "augmentation.rir_paths=[rirs]"],
                          output_dir=tmp_path / "run")

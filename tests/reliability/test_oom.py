@@ -17,9 +17,9 @@ import pytest
 import soundfile as sf
 import torch
 
-from wakeforge.config import compose_config
-from wakeforge.data.layout import CLIP_SPLITS, feature_file
-from wakeforge.errors import cli_errors
+from wakeforge.core.config import compose_config
+from wakeforge.core.layout import CLIP_SPLITS, feature_file
+from wakeforge.core.errors import cli_errors
 
 SR = 16_000
 #: Small, fast stage 2: no augmentation chain, few rows, blocks of 8.
@@ -117,8 +117,8 @@ def test_augment_second_oom_stops_with_one_line_and_keeps_blocks(tmp_path, monke
 
 def test_training_oom_is_one_line_naming_the_knobs(tmp_path, monkeypatch, capsys) -> None:
     from tests.slow.conftest import QUICK_TRAIN, write_features
-    from wakeforge.models.lit_module import WakeWordLitModule
-    from wakeforge.pipeline import run_pipeline
+    from wakeforge.training.models.lit_module import WakeWordLitModule
+    from wakeforge.pipeline.run import run_pipeline
 
     cfg = compose_config([*QUICK_TRAIN, "logger=csv", "callbacks.export.tflite=false", f"paths.root_dir={tmp_path}"],
                          output_dir=tmp_path / "run")

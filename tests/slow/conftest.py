@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from wakeforge.data.layout import feature_file
+from wakeforge.core.layout import feature_file
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -7,14 +7,14 @@ import json
 
 import pytest
 
-from wakeforge.config import compose_config
+from wakeforge.core.config import compose_config
 
 pytestmark = pytest.mark.slow
 
 
 def test_smoke_streaming_mode_trains_and_exports(tmp_path):
-    from wakeforge.data.layout import features_dir
-    from wakeforge.pipeline import run_pipeline
+    from wakeforge.core.layout import features_dir
+    from wakeforge.pipeline.run import run_pipeline
 
     cfg = compose_config(
         [

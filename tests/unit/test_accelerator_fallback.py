@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from wakeforge import check
-from wakeforge.config import compose_config
+from wakeforge.core import device as check
+from wakeforge.core.config import compose_config
 
 
 def test_gpu_request_without_cuda_falls_back_to_cpu(tmp_path, monkeypatch, caplog):

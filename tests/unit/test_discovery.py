@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from wakeforge.discovery import (
+from wakeforge.evaluation.discovery import (
     ENV_VAR,
     default_detection_dir,
     discover_models,
     resolve_model,
 )
-from wakeforge.errors import WakeforgeError
+from wakeforge.core.errors import WakeforgeError
 
 
 def touch(path: Path, data: bytes = b"model") -> Path:

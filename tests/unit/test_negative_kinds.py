@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from wakeforge.callbacks.evaluation import negative_kinds
+from wakeforge.evaluation.callbacks import negative_kinds
 
 
 def test_negative_kinds_from_manifest(tmp_path):

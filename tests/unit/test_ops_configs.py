@@ -11,8 +11,8 @@ import pytest
 import yaml
 from omegaconf import OmegaConf
 
-from wakeforge.compat import compose_params
-from wakeforge.config import compose_config
+from wakeforge.core.compat import compose_params
+from wakeforge.core.config import compose_config
 
 REPO = Path(__file__).resolve().parents[2]
 

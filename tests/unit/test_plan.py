@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from wakeforge.config import compose_config
-from wakeforge.plan import AUGMENT_ROWS_PER_S, AUGMENT_STARTUP_S, RATES_FILE, learn_from_stage, plan_run
+from wakeforge.core.config import compose_config
+from wakeforge.pipeline.plan import AUGMENT_ROWS_PER_S, AUGMENT_STARTUP_S, RATES_FILE, learn_from_stage, plan_run
 
 
 def test_plan_counts_the_smoke_run_and_learns_rates(tmp_path, monkeypatch):

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from wakeforge.config import compose_config
+from wakeforge.core.config import compose_config
 
 REPO = Path(__file__).resolve().parents[2]
 SUITE = (REPO.parent / "shared" / "realworld-dev").resolve()

@@ -2,7 +2,7 @@
 
 ``load_audio`` is the one place audio enters wakeforge: any format libsndfile reads, any rate,
 any channel count, any sample format. It returns 16 kHz mono float32 in [-1, 1] or raises
-:class:`~wakeforge.errors.AudioError` with a one-line reason, so callers can skip and count bad
+:class:`~wakeforge.core.errors.AudioError` with a one-line reason, so callers can skip and count bad
 files instead of crashing mid-run. ``write_wav`` writes 16-bit PCM atomically.
 """
 
@@ -19,7 +19,7 @@ import numpy as np
 import soundfile as sf
 
 from wakeforge.audio.constants import SAMPLE_RATE_HZ
-from wakeforge.errors import AudioError
+from wakeforge.core.errors import AudioError
 from wakeforge.utils.atomic import atomic_path
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".au", ".opus")

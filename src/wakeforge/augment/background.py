@@ -30,7 +30,7 @@ import torch
 from wakeforge.audio.constants import SAMPLE_RATE_HZ
 from wakeforge.audio.io import SILENCE_PEAK, list_audio_files, load_audio
 from wakeforge.augment.synthetic import generate_segments
-from wakeforge.errors import AudioError, ConfigError
+from wakeforge.core.errors import AudioError, ConfigError
 
 log = logging.getLogger(__name__)
 

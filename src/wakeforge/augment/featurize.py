@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 
 from wakeforge.audio.io import list_audio_files, load_audio
-from wakeforge.errors import AudioError, WakeforgeError
+from wakeforge.core.errors import AudioError, WakeforgeError
 
 log = logging.getLogger(__name__)
 

@@ -41,7 +41,7 @@ from torch import Tensor, nn
 from wakeforge.audio.constants import SAMPLE_RATE_HZ
 from wakeforge.augment import dsp
 from wakeforge.augment.rir import RIR_ONSET_SAMPLES
-from wakeforge.errors import ConfigError
+from wakeforge.core.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

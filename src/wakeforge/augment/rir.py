@@ -35,7 +35,7 @@ import torch
 
 from wakeforge.audio.constants import SAMPLE_RATE_HZ
 from wakeforge.audio.io import list_audio_files, load_audio
-from wakeforge.errors import AudioError, ConfigError
+from wakeforge.core.errors import AudioError, ConfigError
 from wakeforge.utils.atomic import save_npy_atomic
 
 log = logging.getLogger(__name__)

@@ -21,9 +21,9 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from wakeforge.audio.constants import SAMPLE_RATE_HZ
-from wakeforge.config import resolve_path
-from wakeforge.data.layout import clips_dir, feature_file, features_dir
-from wakeforge.errors import ConfigError
+from wakeforge.core.config import resolve_path
+from wakeforge.core.layout import clips_dir, feature_file, features_dir
+from wakeforge.core.errors import ConfigError
 from wakeforge.utils.atomic import write_json_atomic
 
 log = logging.getLogger(__name__)
@@ -128,11 +128,11 @@ def _fill(writer: Any, make_block: Any, block: int, progress: Any, halved: bool 
     """Write the writer's missing rows in blocks; returns ``(block size, halved)``.
 
     A CUDA or host out-of-memory error halves the block size once (rows already written are
-    kept) and goes on; a second one stops with :class:`~wakeforge.errors.OutOfMemory`. Blocks
+    kept) and goes on; a second one stops with :class:`~wakeforge.core.errors.OutOfMemory`. Blocks
     after a halving start at other rows, so their random draws (seeded by the block's first
     row) differ from an uninterrupted full-size run.
     """
-    from wakeforge.errors import OutOfMemory, is_out_of_memory
+    from wakeforge.core.errors import OutOfMemory, is_out_of_memory
 
     while True:
         try:
@@ -263,15 +263,6 @@ def run_augment(cfg: DictConfig) -> dict[str, Any]:
              total, features_dir(work), made, dt, made / max(dt, 1e-9), total - made)
     LAST_RUN.update(rows=total, made=made, seconds=dt)
     return written
-
-
-def main_entry(cfg: DictConfig) -> None:
-    from wakeforge.check import check_config
-    from wakeforge.utils.console import setup_console
-
-    setup_console()
-    check_config(cfg, stages=["augment"])
-    run_augment(cfg)
 
 
 __all__ = ["run_augment", "build_featurizer", "Path"]

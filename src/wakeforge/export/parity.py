@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from wakeforge.errors import WakeforgeError
+from wakeforge.core.errors import WakeforgeError
 
 #: Max abs difference allowed between torch, ONNX and TFLite scores.
 PARITY_TOLERANCE = 1e-4

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from wakeforge.errors import WakeforgeError
+from wakeforge.core.errors import WakeforgeError
 from wakeforge.utils.atomic import atomic_path
 
 log = logging.getLogger(__name__)

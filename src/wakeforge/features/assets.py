@@ -38,7 +38,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from wakeforge.errors import AssetError
+from wakeforge.core.errors import AssetError
 from wakeforge.utils.atomic import atomic_path
 
 log = logging.getLogger(__name__)

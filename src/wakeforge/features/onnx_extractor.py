@@ -27,7 +27,7 @@ import logging
 
 import numpy as np
 
-from wakeforge.errors import AssetError, WakeforgeError
+from wakeforge.core.errors import AssetError, WakeforgeError
 from wakeforge.features.assets import FeatureModelPaths, feature_model_paths
 
 log = logging.getLogger(__name__)

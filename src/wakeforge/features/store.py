@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from wakeforge.errors import WakeforgeError, note_kept
+from wakeforge.core.errors import WakeforgeError, note_kept
 from wakeforge.utils.atomic import write_json_atomic
 
 log = logging.getLogger(__name__)

@@ -40,7 +40,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from wakeforge.errors import AssetError, WakeforgeError
+from wakeforge.core.errors import AssetError, WakeforgeError
 from wakeforge.features.assets import FeatureModelPaths, feature_model_paths
 from wakeforge.features.onnx_extractor import (
     EMBEDDING_DIM,

@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from wakeforge.data.layout import feature_file
-from wakeforge.errors import WakeforgeError
+from wakeforge.core.layout import feature_file
+from wakeforge.core.errors import WakeforgeError
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +77,8 @@ def class_sources(
 ) -> list[Any]:
     """Per-class row readers for the mixed batches: the base run's classes, then ``extra``
     ``(name, rows file, rows per batch, label, loss weight)`` (the user's rows)."""
-    from wakeforge.data.datamodule import ClassSource
-    from wakeforge.data.sources import RowReader
+    from wakeforge.training.data.datamodule import ClassSource
+    from wakeforge.training.data.sources import RowReader
 
     sources = []
     for name in BASE_CLASSES:
@@ -114,9 +114,9 @@ def fine_tune(
     import lightning.pytorch as pl
     from torch.utils.data import DataLoader
 
-    from wakeforge.callbacks.progress import StepProgressBar
-    from wakeforge.data.datamodule import BalancedBatches
-    from wakeforge.models.lit_module import WakeWordLitModule
+    from wakeforge.training.callbacks.progress import StepProgressBar
+    from wakeforge.training.data.datamodule import BalancedBatches
+    from wakeforge.training.models.lit_module import WakeWordLitModule
     from wakeforge.utils.console import setup_console
 
     setup_console()  # after importing Lightning: its INFO lines and warnings are filtered

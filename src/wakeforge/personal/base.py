@@ -21,14 +21,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from wakeforge.errors import WakeforgeError
+from wakeforge.core.errors import WakeforgeError
 
 log = logging.getLogger(__name__)
 
 #: Head classes a card may name (``model.head._target_``); nothing else is instantiated.
 HEADS = {
-    "wakeforge.models.heads.DNNHead": "DNNHead",
-    "wakeforge.models.heads.RNNHead": "RNNHead",
+    "wakeforge.training.models.heads.DNNHead": "DNNHead",
+    "wakeforge.training.models.heads.RNNHead": "RNNHead",
 }
 #: Largest model card read (a hostile file could be huge).
 MAX_CARD_BYTES = 5_000_000
@@ -106,12 +106,12 @@ def read_card(onnx: Path) -> dict[str, Any]:
 
 def build_head(card: dict[str, Any]) -> nn.Module:
     """A fresh head of the card's type and sizes (integers only; nothing imported from the card)."""
-    from wakeforge.models import heads
+    from wakeforge.training.models import heads
 
     head_cfg = ((card.get("config") or {}).get("model") or {}).get("head") or {}
     if not isinstance(head_cfg, dict):
         head_cfg = {}
-    target = str(head_cfg.get("_target_", "wakeforge.models.heads.DNNHead"))
+    target = str(head_cfg.get("_target_", "wakeforge.training.models.heads.DNNHead"))
     if target not in HEADS:
         raise WakeforgeError(f"model card names head {target!r}; personalize adapts wakeforge's own heads "
                              f"({', '.join(sorted(HEADS))})")
@@ -160,7 +160,7 @@ def load_base(path: str | os.PathLike[str]) -> BaseModel:
     Raises:
         WakeforgeError: no card, an unknown head, or no weights that reproduce the ONNX scores.
     """
-    from wakeforge.callbacks.resume import load_plain_checkpoint
+    from wakeforge.training.callbacks.resume import load_plain_checkpoint
 
     onnx = find_model(path)
     card = read_card(onnx)

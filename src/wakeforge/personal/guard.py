@@ -1,7 +1,7 @@
 """The guard: score the old and the new model on what adaptation never saw; refuse a worse one.
 
 Both models are scored through the detector's streaming path exactly as
-``python -m wakeforge.benchmark`` counts (:mod:`wakeforge.eval.benchmark`): each held-out
+``python -m wakeforge.benchmark`` counts (:mod:`wakeforge.evaluation.benchmark`): each held-out
 recording padded with 1 s of silence, heard when any 80 ms chunk reaches the threshold; the
 base run's held-out general speech (stage 1's ``negative_test`` clips of kind ``general``) and
 the held-out share of the user's negatives streamed back to back, every activation (1.2 s
@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from wakeforge.errors import WakeforgeError
+from wakeforge.core.errors import WakeforgeError
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +53,8 @@ class GuardRefused(WakeforgeError):
 
 def general_speech_files(work_dir: Path) -> list[Path]:
     """The base run's held-out general-speech clips (stage 1's ``negative_test``)."""
-    from wakeforge.callbacks.evaluation import negative_kinds
-    from wakeforge.data.layout import clips_dir
+    from wakeforge.evaluation.callbacks import negative_kinds
+    from wakeforge.core.layout import clips_dir
 
     folder = clips_dir(work_dir, "negative_test")
     kinds = negative_kinds(folder)
@@ -72,9 +72,9 @@ def held_out_streams(
 ) -> HeldOut:
     """Streaming embeddings of the held-out recordings and negatives (speech from the cache)."""
     from wakeforge.audio.constants import SAMPLE_RATE_HZ
-    from wakeforge.eval.benchmark import (DEFAULT_GAP_S, DEFAULT_PAD_S, Suite, compute_features,
+    from wakeforge.evaluation.benchmark import (DEFAULT_GAP_S, DEFAULT_PAD_S, Suite, compute_features,
                                           n_predict_chunks, padded_clip)
-    from wakeforge.eval.streaming import StreamingFeatures, to_int16
+    from wakeforge.evaluation.streaming import StreamingFeatures, to_int16
     from wakeforge.features.assets import feature_model_paths
 
     feature_paths = feature_paths if feature_paths is not None else feature_model_paths()
@@ -106,9 +106,9 @@ def held_out_streams(
 
 def figures(model: Path, held: HeldOut, threshold: float) -> Figures:
     """Recall, mean best score and false accepts per hour of one model file on the held-out audio."""
-    from wakeforge.eval.benchmark import DEFAULT_REFRACTORY_S, score_stream
-    from wakeforge.eval.metrics import count_activations, refractory_frames_for
-    from wakeforge.eval.streaming import load_head
+    from wakeforge.evaluation.benchmark import DEFAULT_REFRACTORY_S, score_stream
+    from wakeforge.core.metrics import count_activations, refractory_frames_for
+    from wakeforge.evaluation.streaming import load_head
 
     head = load_head(model)
     best = np.array([float(score_stream(head, held.initial, e).max(initial=0.0)) for e in held.positives])

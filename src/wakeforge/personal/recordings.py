@@ -1,7 +1,7 @@
 """The user's recordings: find, decode, check, trim and level them; hold a share out.
 
 Every take goes through the same steps as stage 1's real recordings
-(:func:`wakeforge.tts.manifests.process_real`): decoded to 16 kHz mono whatever its format, rate
+(:func:`wakeforge.generation.tts.manifests.process_real`): decoded to 16 kHz mono whatever its format, rate
 and channels, leading and trailing silence trimmed, peak levelled to about -1 dBFS. A take is
 refused with its reason when it cannot be used; :func:`check_take` is also what
 ``python -m wakeforge.record`` runs on each new take.
@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from wakeforge.audio.constants import SAMPLE_RATE_HZ
-from wakeforge.errors import AudioError, WakeforgeError
+from wakeforge.core.errors import AudioError, WakeforgeError
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ def check_take(audio: np.ndarray, *, min_s: float, max_s: float) -> tuple[np.nda
         >>> why is None, round(float(np.abs(y).max()), 2)
         (True, 0.89)
     """
-    from wakeforge.tts.perturb import normalize_peak, trim_silence
+    from wakeforge.generation.tts.perturb import normalize_peak, trim_silence
 
     x = np.asarray(audio, dtype=np.float32)
     if x.size == 0:

@@ -17,8 +17,8 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from wakeforge.config import open_struct, resolve_path
-from wakeforge.errors import ConfigError, WakeforgeError
+from wakeforge.core.config import open_struct, resolve_path
+from wakeforge.core.errors import ConfigError, WakeforgeError
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +115,7 @@ def run_personalize(cfg: DictConfig) -> dict[str, Any]:
     train, held = split_holdout(takes, float(ft.holdout_fraction))
     neg_train, neg_held = negative_pieces(list(ft.negative_paths)) if ft.get("negative_paths") else ([], [])
     name = str(ft.get("model_name") or f"{base.model_name}_personal")
-    from wakeforge.safety import model_name_problems
+    from wakeforge.core.safety import model_name_problems
 
     bad = model_name_problems(OmegaConf.create({"model_name": name}))
     if bad:

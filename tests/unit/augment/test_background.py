@@ -7,7 +7,7 @@ import pytest
 import soundfile as sf
 
 from wakeforge.augment.background import cut_segments, load_background_bank, loop_to_length
-from wakeforge.errors import ConfigError
+from wakeforge.core.errors import ConfigError
 
 SR = 16_000
 

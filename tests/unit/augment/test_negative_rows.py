@@ -8,7 +8,7 @@ import torch
 
 from wakeforge.augment.featurize import ClipFeaturizer, seeded_generator
 from wakeforge.augment.placement import place_clips
-from wakeforge.models.lit_module import GROUP_NEGATIVE, GROUP_POSITIVE, validation_metrics
+from wakeforge.training.models.lit_module import GROUP_NEGATIVE, GROUP_POSITIVE, validation_metrics
 
 from .conftest import tone
 

@@ -7,7 +7,7 @@ import torch
 
 from wakeforge.augment import dsp
 from wakeforge.augment.pipeline import AugmentationConfig, Augmenter
-from wakeforge.errors import ConfigError
+from wakeforge.core.errors import ConfigError
 
 ALL_OFF = dict(  # noqa: C408 - keyword form reads like the config
     p_rir=0.0,
@@ -146,7 +146,7 @@ def test_config_from_mapping_rejects_typos_and_bad_values():
 
 
 def test_yaml_groups_compose():
-    from wakeforge.config import compose_config
+    from wakeforge.core.config import compose_config
 
     for name in ("default", "none", "heavy"):
         cfg = AugmentationConfig.from_config(compose_config([f"augmentation={name}"]).augmentation)

@@ -8,7 +8,7 @@ import soundfile as sf
 
 from wakeforge.augment import rir as rir_mod
 from wakeforge.augment.rir import RIR_ONSET_SAMPLES, load_rir_bank, prepare_rir
-from wakeforge.errors import ConfigError
+from wakeforge.core.errors import ConfigError
 
 
 def test_prepare_rir_aligns_normalises_and_fixes_length():

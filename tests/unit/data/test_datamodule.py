@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from wakeforge.data.datamodule import BalancedBatches, ClassSource, WakeWordDataModule
-from wakeforge.data.layout import feature_file
-from wakeforge.data.sources import RowReader
-from wakeforge.errors import WakeforgeError
+from wakeforge.training.data.datamodule import BalancedBatches, ClassSource, WakeWordDataModule
+from wakeforge.core.layout import feature_file
+from wakeforge.training.data.sources import RowReader
+from wakeforge.core.errors import WakeforgeError
 
 
 def _write(path, n, value=None, dtype=np.float32):
@@ -68,7 +68,7 @@ def test_datamodule_validation_groups(tmp_path):
 
 
 def test_fp_validation_stream_2d_is_windowed_like_openwakeword(tmp_path):
-    from wakeforge.data.sources import StreamWindowReader, open_feature_rows
+    from wakeforge.training.data.sources import StreamWindowReader, open_feature_rows
 
     stream = np.random.default_rng(0).standard_normal((100, 96)).astype(np.float32)
     p = tmp_path / "validation_set_features.npy"

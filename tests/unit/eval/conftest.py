@@ -19,7 +19,7 @@ from ._synth import noise, plant_tone
 
 @pytest.fixture(scope="session")
 def feature_paths():
-    from wakeforge.errors import AssetError
+    from wakeforge.core.errors import AssetError
     from wakeforge.features.assets import feature_model_paths
 
     try:
@@ -30,7 +30,7 @@ def feature_paths():
 
 @pytest.fixture(scope="session")
 def features(feature_paths):
-    from wakeforge.eval.streaming import StreamingFeatures
+    from wakeforge.evaluation.streaming import StreamingFeatures
 
     return StreamingFeatures(feature_paths)
 
@@ -38,7 +38,7 @@ def features(feature_paths):
 @pytest.fixture(scope="session")
 def alexa_paths(feature_paths):
     """(onnx, tflite) paths of the reference alexa_v0.1 head."""
-    from wakeforge.errors import AssetError
+    from wakeforge.core.errors import AssetError
     from wakeforge.features.assets import reference_model_path
 
     try:
@@ -81,7 +81,7 @@ def build_last_frame_head(path: Path, w: np.ndarray, b: float, n_frames: int = 1
 @pytest.fixture(scope="session")
 def tone_head(tmp_path_factory, features) -> Path:
     """A head that scores ~1 on a sustained 1 kHz tone and ~0 on faint noise."""
-    from wakeforge.eval.streaming import prepare_audio
+    from wakeforge.evaluation.streaming import prepare_audio
 
     rng = np.random.default_rng(123)
     n_init = len(features.initial_embeddings)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from wakeforge.eval.benchmark import (
+from wakeforge.evaluation.benchmark import (
     ModelSpec,
     Settings,
     StreamSet,
@@ -139,8 +139,8 @@ def test_scores_equal_openwakeword_predict_clip(tiny_suite, alexa_paths, tone_he
     import openwakeword
 
     from wakeforge.audio.io import load_audio
-    from wakeforge.eval.benchmark import compute_features, score_stream
-    from wakeforge.eval.streaming import load_head, to_int16
+    from wakeforge.evaluation.benchmark import compute_features, score_stream
+    from wakeforge.evaluation.streaming import load_head, to_int16
 
     suite = load_suite(tiny_suite)
     sets, initial, info = compute_features(suite, cache_dir=tmp_path / "cache", workers=1,

@@ -14,7 +14,7 @@ import pytest
 
 from wakeforge import detect, evaluate
 from wakeforge.audio.io import load_audio
-from wakeforge.eval.streaming import CHUNK_SAMPLES, to_int16
+from wakeforge.evaluation.streaming import CHUNK_SAMPLES, to_int16
 
 from ._synth import noise, plant_tone, write
 

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from wakeforge.eval.html_report import write_report
-from wakeforge.eval.report import evaluate_model
+from wakeforge.evaluation.html_report import write_report
+from wakeforge.evaluation.report import evaluate_model
 
 from ._synth import noise, plant_tone, write
 

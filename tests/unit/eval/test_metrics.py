@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from wakeforge.eval.metrics import (
+from wakeforge.core.metrics import (
     ActivationTracker,
     activation_frames,
     count_activations,

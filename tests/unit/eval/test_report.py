@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from wakeforge.errors import WakeforgeError
-from wakeforge.eval.report import evaluate_model, format_summary, log_to_wandb
+from wakeforge.core.errors import WakeforgeError
+from wakeforge.evaluation.report import evaluate_model, format_summary, log_to_wandb
 
 from ._synth import noise, plant_tone, write
 
@@ -166,7 +166,7 @@ def test_negative_groups_split_the_false_accepts(dataset, tone_head, feature_pat
 
 
 def test_recommended_threshold_rule():
-    from wakeforge.eval.report import recommend_threshold
+    from wakeforge.evaluation.report import recommend_threshold
 
     # max(floor, lowest threshold meeting the target); unmet: the floor, flagged.
     assert recommend_threshold(0.7, 0.5, has_hours=True) == (0.7, True)
@@ -187,7 +187,7 @@ def test_saturating_negatives_raise_no_recommendation_above_the_floor(result):
 
 def test_parallel_scoring_gives_the_same_result(dataset, tone_head, feature_paths, tmp_path,
                                                 monkeypatch):
-    import wakeforge.eval.report as report
+    import wakeforge.evaluation.report as report
 
     bad = tmp_path / "broken.wav"
     bad.write_bytes(b"RIFF not really a wav")

@@ -87,8 +87,8 @@ def test_report_renders_in_chromium(tone_head_report, tmp_path):
 @pytest.fixture
 def tone_head_report(tone_head, feature_paths, tmp_path):
     """A report of the planted-tone head of the eval unit tests (DET, histogram, curves)."""
-    from wakeforge.eval.html_report import write_report
-    from wakeforge.eval.report import evaluate_model
+    from wakeforge.evaluation.html_report import write_report
+    from wakeforge.evaluation.report import evaluate_model
 
     from ._synth import noise, plant_tone, write
 

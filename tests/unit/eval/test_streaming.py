@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from wakeforge.errors import AssetError
-from wakeforge.eval.streaming import (
+from wakeforge.core.errors import AssetError
+from wakeforge.evaluation.streaming import (
     CHUNK_SAMPLES,
     StreamingScorer,
     active_rms,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from wakeforge.errors import AssetError
+from wakeforge.core.errors import AssetError
 from wakeforge.features import assets
 from wakeforge.features.assets import (
     PINNED_SHA256,

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from wakeforge.eval.streaming import StreamingFeatures, to_int16
+from wakeforge.evaluation.streaming import StreamingFeatures, to_int16
 
 SR = 16000
 
@@ -52,7 +52,7 @@ def test_chunk_floor_equals_streaming_detector(feature_paths, streaming, floor_d
 
 
 def test_bad_floor_mode(feature_paths):
-    from wakeforge.errors import WakeforgeError
+    from wakeforge.core.errors import WakeforgeError
     from wakeforge.features.torch_extractor import TorchFeatureExtractor
 
     with pytest.raises(WakeforgeError, match="features.floor"):

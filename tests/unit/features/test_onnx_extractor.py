@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from wakeforge.errors import WakeforgeError
+from wakeforge.core.errors import WakeforgeError
 from wakeforge.features.onnx_extractor import min_samples, n_frames
 
 from ._audio import make_clips, to_int16

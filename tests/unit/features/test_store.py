@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from wakeforge.errors import WakeforgeError
+from wakeforge.core.errors import WakeforgeError
 from wakeforge.features.store import FeatureWriter, open_features
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from wakeforge.errors import WakeforgeError
+from wakeforge.core.errors import WakeforgeError
 
 from ._audio import chirp, make_clips
 

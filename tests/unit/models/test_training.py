@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from tests.conftest import SR, noise_clip, tone_burst_clip
-from wakeforge.config import compose_config
-from wakeforge.data.layout import feature_file
+from wakeforge.core.config import compose_config
+from wakeforge.core.layout import feature_file
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +35,7 @@ def feature_work_dir(tmp_path_factory):
 
 
 def test_train_tones_vs_noise_exports_and_scores(feature_work_dir, tmp_path):
-    from wakeforge.pipeline import run_pipeline
+    from wakeforge.pipeline.run import run_pipeline
 
     work, sets = feature_work_dir
     cfg = compose_config(
@@ -99,8 +99,8 @@ def test_exported_weights_and_logger_none(feature_work_dir, tmp_path, which):
     import onnxruntime as ort
     import torch
 
-    from wakeforge.models.heads import DNNHead
-    from wakeforge.pipeline import run_pipeline
+    from wakeforge.training.models.heads import DNNHead
+    from wakeforge.pipeline.run import run_pipeline
 
     src, _ = feature_work_dir
     work = tmp_path / "w"
@@ -142,7 +142,7 @@ def test_real_recordings_come_first_in_the_card(feature_work_dir, tmp_path):
     export and the figures lead the card (before the synthetic held-out ones)."""
     import soundfile as sf
 
-    from wakeforge.pipeline import run_pipeline
+    from wakeforge.pipeline.run import run_pipeline
 
     src, sets = feature_work_dir
     work = tmp_path / "w"

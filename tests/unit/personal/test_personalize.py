@@ -55,7 +55,7 @@ def noise(rng: np.random.Generator, seconds: float = 2.0) -> np.ndarray:
 @pytest.fixture(scope="module")
 def base_run(tmp_path_factory):
     """A trained-looking wakeforge model folder: features, checkpoint, ONNX, card, held-out speech."""
-    from wakeforge.data.layout import feature_file
+    from wakeforge.core.layout import feature_file
     from wakeforge.export.onnx import export_onnx
     from wakeforge.personal.adapt import _save_rows, make_rows
     from wakeforge.personal.run import _featurizer
@@ -65,7 +65,7 @@ def base_run(tmp_path_factory):
     work.mkdir(parents=True)
     rng = np.random.default_rng(0)
     torch.manual_seed(0)
-    head_cfg = {"_target_": "wakeforge.models.heads.DNNHead", "n_frames": 16, "embedding_dim": 96,
+    head_cfg = {"_target_": "wakeforge.training.models.heads.DNNHead", "n_frames": 16, "embedding_dim": 96,
                 "layer_size": 32, "n_blocks": 1, "n_members": 1}
     card = {"model_name": "tones", "phrase": "tones", "recommended_threshold": 0.5,
             "config": {"model": {"head": head_cfg, "max_negative_weight": 10},
@@ -86,8 +86,8 @@ def base_run(tmp_path_factory):
     pos = [burst_pair(rng) for _ in range(20)]
     pos_path = _save_rows(feature_file(work, "positive", "train"), make_rows(featurizer, pos, 4, 2))
     # Train the base head on them (stage 3's module and loss).
-    from wakeforge.data.datamodule import ClassSource
-    from wakeforge.data.sources import RowReader
+    from wakeforge.training.data.datamodule import ClassSource
+    from wakeforge.training.data.sources import RowReader
     from wakeforge.personal.adapt import fine_tune
 
     sources = [ClassSource("positive", RowReader(pos_path), 16, 1.0), ClassSource("adversarial_negative", RowReader(neg_path), 48, 0.0)]
@@ -118,7 +118,7 @@ def base_run(tmp_path_factory):
 
 
 def _cfg(root: Path, *overrides: str):
-    from wakeforge.config import compose_config
+    from wakeforge.core.config import compose_config
 
     return compose_config([f"paths.root_dir={root}", "augmentation.n_simulated_rirs=4",
                            "augmentation.background_generated_s=60", "augmentation.snr_db=[10.0,25.0]",
@@ -160,7 +160,7 @@ def test_adaptation_raises_scores_on_held_out_tones(base_run):
     assert (out / "tones_personal.tflite").stat().st_size > 1000
     assert not any(p.name.startswith(".") for p in out.parent.iterdir())  # no staging left
     # The adapted model loads through the streaming scorer and scores a held-out take high.
-    from wakeforge.eval.streaming import StreamingScorer
+    from wakeforge.evaluation.streaming import StreamingScorer
 
     take = Path(card["adaptation"]["recordings_held_out"][0])
     scores = StreamingScorer(out / "tones_personal.onnx").score_file(take)

@@ -1,6 +1,6 @@
 import pytest
 
-from wakeforge.text.adversarial import (
+from wakeforge.generation.text.adversarial import (
     adversarial_candidates,
     adversarial_phrases,
     canonical,
@@ -8,8 +8,8 @@ from wakeforge.text.adversarial import (
     segment_phones,
     word_neighbours,
 )
-from wakeforge.text.phonemes import ipa_to_arpabet, phonetic_distance, word_phones
-from wakeforge.text.phrases import normalize_phrase
+from wakeforge.generation.text.phonemes import ipa_to_arpabet, phonetic_distance, word_phones
+from wakeforge.generation.text.phrases import normalize_phrase
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,5 @@
-from wakeforge.text.corpus import SentenceSource
-from wakeforge.text.phrases import normalize_phrase
+from wakeforge.generation.text.corpus import SentenceSource
+from wakeforge.generation.text.phrases import normalize_phrase
 
 
 def test_sentences_are_deterministic_varied_and_short() -> None:

@@ -1,4 +1,4 @@
-from wakeforge.text.phrases import (
+from wakeforge.generation.text.phrases import (
     as_phrase_list,
     normalize_phrase,
     positive_variants,

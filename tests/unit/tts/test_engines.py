@@ -4,9 +4,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from wakeforge.errors import ConfigError
-from wakeforge.tts.base import BaseVoice, Prosody, Synthesizer
-from wakeforge.tts.tone import ToneEngine
+from wakeforge.core.errors import ConfigError
+from wakeforge.generation.tts.base import BaseVoice, Prosody, Synthesizer
+from wakeforge.generation.tts.tone import ToneEngine
 
 piper = pytest.importorskip("piper")
 
@@ -20,7 +20,7 @@ def test_tone_engine_is_a_synthesizer() -> None:
 
 
 def test_default_piper_voice_speaks_with_accents() -> None:
-    from wakeforge.tts.piper import PiperEngine, default_voice
+    from wakeforge.generation.tts.piper import PiperEngine, default_voice
 
     info = default_voice()
     if info is None:
@@ -43,7 +43,7 @@ def test_default_piper_voice_speaks_with_accents() -> None:
 
 
 def test_missing_voice_file_names_the_fix(tmp_path: Path) -> None:
-    from wakeforge.tts.piper import read_voice_info
+    from wakeforge.generation.tts.piper import read_voice_info
 
     with pytest.raises(ConfigError, match="tts.piper_voices"):
         read_voice_info(tmp_path / "nope.onnx")
@@ -82,7 +82,7 @@ def _fake_multispeaker_voice(tmp_path: Path) -> Path:
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     path = tmp_path / "fake-multi.onnx"
     onnx.save(model, str(path))
-    from wakeforge.tts.piper import default_voice
+    from wakeforge.generation.tts.piper import default_voice
 
     info = default_voice()
     if info is None:
@@ -94,7 +94,7 @@ def _fake_multispeaker_voice(tmp_path: Path) -> Path:
 
 
 def test_multispeaker_ids_and_interpolation(tmp_path: Path) -> None:
-    from wakeforge.tts.piper import PiperEngine, parse_speaker, read_voice_info
+    from wakeforge.generation.tts.piper import PiperEngine, parse_speaker, read_voice_info
 
     info = read_voice_info(_fake_multispeaker_voice(tmp_path))
     eng = PiperEngine([info], accents=["en-us"], speaker_ids=[1, 3], speaker_mixes=2, seed=0)
@@ -116,7 +116,7 @@ def test_multispeaker_ids_and_interpolation(tmp_path: Path) -> None:
 
 
 def test_espeak_engine_offline() -> None:
-    from wakeforge.tts.espeak import EXCLUDED_VARIANTS, EspeakEngine
+    from wakeforge.generation.tts.espeak import EXCLUDED_VARIANTS, EspeakEngine
 
     eng = EspeakEngine(["en-us", "en-gb-scotland"], None)
     if not eng.is_available():

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from wakeforge.errors import ConfigError
-from wakeforge.generation import (
+from wakeforge.core.errors import ConfigError
+from wakeforge.generation.run import (
     GenerateSettings,
     build_engines,
     build_planner,
@@ -229,7 +229,7 @@ def test_bad_settings_fail_fast_with_the_fix(tmp_path: Path) -> None:
 
 
 def test_settings_from_hydra_config(tmp_path: Path) -> None:
-    from wakeforge.config import compose_config
+    from wakeforge.core.config import compose_config
 
     cfg = compose_config(
         [
@@ -247,7 +247,7 @@ def test_settings_from_hydra_config(tmp_path: Path) -> None:
 
 
 def test_dataclass_defaults_match_the_yaml_defaults(tmp_path: Path) -> None:
-    from wakeforge.config import compose_config
+    from wakeforge.core.config import compose_config
 
     cfg = compose_config([f"paths.root_dir={tmp_path}"], output_dir=tmp_path)
     from_yaml = GenerateSettings.from_config(cfg)

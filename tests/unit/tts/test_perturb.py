@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from scipy.signal import lfilter, resample_poly
 
-from wakeforge.tts.perturb import (
+from wakeforge.generation.tts.perturb import (
     apply_pseudo_speaker,
     dither_to_int16,
     resample_pitch,

@@ -1,5 +1,5 @@
-from wakeforge.tts.base import BaseVoice
-from wakeforge.tts.voices import bin_range, settings_grid, split_settings
+from wakeforge.generation.tts.base import BaseVoice
+from wakeforge.generation.tts.voices import bin_range, settings_grid, split_settings
 
 
 def _grid():

@@ -1,1 +1,0 @@
-"""Lightning callbacks: thin wrappers over ``wakeforge.export`` and ``wakeforge.eval``."""

@@ -1,0 +1,1 @@
+"""Lightning callbacks: thin wrappers over ``wakeforge.export`` and ``wakeforge.evaluation``."""
