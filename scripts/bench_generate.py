@@ -39,7 +39,7 @@ log = logging.getLogger("bench_generate")
 
 
 def _settings(work_dir: Path, n_pos: int, n_neg: int, workers: int, engines: list[str]):  # type: ignore[no-untyped-def]
-    from wakeforge.generation.run import GenerateSettings
+    from wakeforge.generation.settings import GenerateSettings
 
     return GenerateSettings(
         phrases=["hey jarvis"],
@@ -191,10 +191,12 @@ class Scorer:
 
 
 def bench_score(args: argparse.Namespace) -> dict[str, object]:
-    from wakeforge.generation.run import ClipSpec, build_engines, render_clip
+    from wakeforge.generation.engines import build_engines
     from wakeforge.generation.tts.espeak import EspeakEngine
     from wakeforge.generation.tts.perturb import synth_length_scale
+    from wakeforge.generation.tts.plan import ClipSpec
     from wakeforge.generation.tts.voices import bin_range
+    from wakeforge.generation.workers import render_clip
 
     scorer = Scorer()
     s = _settings(Path("/tmp/unused"), 1, 1, 1, ["piper", "espeak"])

@@ -70,7 +70,7 @@ def repo(tmp_path_factory) -> Path:
             shutil.copy2(src, dest / rel)
     assert (dest / "dvc.yaml").exists() and (dest / ".dvc" / "config").exists()
     _run(["git", "init", "-q"], dest)
-    _run([sys.executable, "-m", "wakeforge.core.compat", "params", *BASE], dest)
+    _run([sys.executable, "-m", "wakeforge.compat", "params", *BASE], dest)
     _run(["git", "add", "-A"], dest)
     _run(["git", "commit", "-qm", "pipeline"], dest)
     first = _dvc("repro", cwd=dest)

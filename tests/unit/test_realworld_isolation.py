@@ -48,6 +48,8 @@ def test_training_config_points_at_nothing_in_the_suite(overrides, tmp_path):
 def test_no_training_module_names_the_suite():
     """Only the benchmark (measuring) modules may mention a realworld suite."""
     allowed = {"benchmark.py"}
+    bench_pkg = REPO / "src" / "wakeforge" / "evaluation" / "benchmark"  # the benchmark, split up
     hits = [p.relative_to(REPO) for p in (REPO / "src" / "wakeforge").rglob("*.py")
-            if p.name not in allowed and "realworld" in p.read_text(encoding="utf-8").lower()]
+            if p.name not in allowed and bench_pkg not in p.parents
+            and "realworld" in p.read_text(encoding="utf-8").lower()]
     assert hits == []

@@ -3,7 +3,7 @@
 Imports are lazy so ``import wakeforge.augment`` stays cheap (torch loads on first use).
 
 Public API:
-    - :class:`AugmentationConfig`, :class:`Augmenter`, :func:`build_augmenter` (``pipeline``)
+    - :class:`AugmentationConfig` (``config``), :class:`Augmenter`, :func:`build_augmenter` (``pipeline``)
     - :func:`place_clips`, :func:`window_samples`, :func:`padding_noise` (``placement``)
     - :func:`load_rir_bank`, :func:`simulate_rirs`, :data:`RIR_ONSET_SAMPLES` (``rir``)
     - :func:`load_background_bank` (``background``)
@@ -15,7 +15,7 @@ from __future__ import annotations
 from wakeforge.utils.lazy import lazy_exports
 
 _EXPORTS = {
-    "AugmentationConfig": "pipeline",
+    "AugmentationConfig": "config",
     "Augmenter": "pipeline",
     "build_augmenter": "pipeline",
     "place_clips": "placement",

@@ -12,7 +12,7 @@ from wakeforge.core.preflight import Problem, _audio_files, _check_audio_paths
 
 
 def _check_augmentation(cfg: DictConfig) -> list[Problem]:
-    from wakeforge.augment.pipeline import AugmentationConfig
+    from wakeforge.augment.config import AugmentationConfig
     from wakeforge.augment.stage import check_negative_windows
 
     try:

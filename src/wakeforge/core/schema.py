@@ -187,10 +187,12 @@ class AugmentationSchema:
     rir_duration_s: float = 1.0
     p_rir: float = 0.5
     background_paths: List[str] = field(default_factory=list)
-    background_paths_duplication_rate: List[float] = field(default_factory=lambda: [1.0])
+    # One rate for every folder or a list with one per folder (fractions allowed).
+    background_paths_duplication_rate: Any = field(default_factory=lambda: [1])
     background_segment_s: float = 4.0
-    background_max_s: float = 3600.0
-    background_generated_s: float = 600.0
+    # Whole seconds (ints, as in the YAML, so stage 2's settings fingerprint is unchanged).
+    background_max_s: int = 3600
+    background_generated_s: int = 600
     p_background: float = 0.75
     snr_db: List[float] = field(default_factory=lambda: [-5.0, 15.0])
     p_colored_noise: float = 0.25
@@ -222,7 +224,7 @@ class AugmentationSchema:
             value = getattr(self, f.name)
             if f.name.startswith("p_"):
                 _within("augmentation", f.name, value, 0.0, 1.0, what="a probability")
-            elif isinstance(value, list) and f.name != "background_paths_duplication_rate" and f.type == "List[float]":
+            elif f.type == "List[float]":
                 _pair("augmentation", f.name, value)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from lightning.pytorch import Callback, LightningModule, Trainer
 
 from wakeforge.export.callback import ExportCallback
+from wakeforge.training.callbacks.reporting import ReportingCallback
 from wakeforge.utils.atomic import write_json_atomic
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ def negative_kinds(folder: Path) -> dict[str, str]:
     }
 
 
-class HeldOutEvaluation(Callback):
+class HeldOutEvaluation(ReportingCallback):
     """Runs :func:`wakeforge.evaluation.report.evaluate_model` on ``{work_dir}/positive_test`` and
     ``negative_test`` with the exported ONNX model.
 
@@ -70,6 +71,8 @@ class HeldOutEvaluation(Callback):
             threshold must meet; ``refractory_s``: activation dead time; ``workers``: processes
             scoring the clips (0: all cores).
     """
+
+    report_name = "held_out_evaluation"
 
     def __init__(
         self,

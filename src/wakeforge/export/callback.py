@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from lightning.pytorch import Callback, LightningModule, Trainer
+from lightning.pytorch import LightningModule, Trainer
 
+from wakeforge.training.callbacks.reporting import ReportingCallback
 from wakeforge.export.card import write_model_card
 from wakeforge.export.onnx import export_onnx
 from wakeforge.export.parity import check_parity, parity_inputs
@@ -27,7 +28,7 @@ VALIDATION_NOTE = (
 )
 
 
-class ExportCallback(Callback):
+class ExportCallback(ReportingCallback):
     """Tracks validation metrics; at the end of fit exports the head.
 
     Args:
@@ -43,6 +44,8 @@ class ExportCallback(Callback):
             the selected earlier checkpoints in two of three configs and were 0.01 below in
             the third (numbers in conf/callbacks/default.yaml).
     """
+
+    report_name = "export"
 
     def __init__(self, output_dir: str, model_name: str, tflite: bool = True, parity_inputs: int = 100,
                  checkpoint: str = "last") -> None:

@@ -106,7 +106,7 @@ def _check_phrase(cfg: DictConfig) -> list[Problem]:
 
 def _check_generate_settings(cfg: DictConfig) -> list[Problem]:
     try:
-        from wakeforge.generation.run import GenerateSettings
+        from wakeforge.generation.settings import GenerateSettings
     except ImportError:  # pragma: no cover - stage 1 is optional for the other stages
         return []
     try:

@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 HEADS = {
     "wakeforge.training.models.heads.DNNHead": "DNNHead",
     "wakeforge.training.models.heads.RNNHead": "RNNHead",
+    # Cards written before the heads moved into wakeforge.training (issue #15).
+    "wakeforge.models.heads.DNNHead": "DNNHead",
+    "wakeforge.models.heads.RNNHead": "RNNHead",
 }
 #: Largest model card read (a hostile file could be huge).
 MAX_CARD_BYTES = 5_000_000

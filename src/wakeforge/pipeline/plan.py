@@ -157,7 +157,7 @@ def plan_run(cfg: DictConfig, stages: list[str]) -> Plan:
     from wakeforge.augment.stage import negative_windows_per_clip
     from wakeforge.pipeline.preflight import planned_bytes
     from wakeforge.core.config import phrases
-    from wakeforge.generation.run import resolve_workers
+    from wakeforge.generation.settings import resolve_workers
 
     data, aug = cfg.data, cfg.augmentation
     work = resolve_path(str(cfg.work_dir))
@@ -218,7 +218,7 @@ def learn_from_stage(cfg: DictConfig, plan: Plan, stage: str, seconds: float, re
         generated = int(getattr(result, "generated", 0) or 0)
         elapsed = float(getattr(result, "elapsed_s", seconds) or seconds)
         if generated >= 20:
-            from wakeforge.generation.run import resolve_workers
+            from wakeforge.generation.settings import resolve_workers
 
             workers = max(1, int(getattr(result, "workers", 0) or resolve_workers(int(cfg.get("num_workers", 0) or 0))))
             # Only the clips made this run: the plan's cost of them.

@@ -28,7 +28,11 @@ def run_fingerprint(cfg: DictConfig) -> str:
 
     manifest = features_dir(resolve_path(cfg.work_dir)) / "manifest.json"
     parts["features"] = manifest.read_text() if manifest.exists() else None
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:10]
+    text = json.dumps(parts, sort_keys=True, default=str)
+    # The heads' module moved (wakeforge.models -> wakeforge.training.models); hash the old name
+    # so a run trained before the move still resumes from its checkpoints.
+    text = text.replace('"wakeforge.training.models.', '"wakeforge.models.')
+    return hashlib.sha256(text.encode()).hexdigest()[:10]
 
 
 def _is_multirun() -> bool:
@@ -77,8 +81,7 @@ def run_training(cfg: DictConfig) -> dict[str, Any]:
     import lightning.pytorch as pl
     import torch
 
-    from wakeforge.export.callback import ExportCallback
-
+    from wakeforge.training.callbacks.reporting import reporters
     from wakeforge.utils.console import setup_console
 
     setup_console()  # after importing Lightning: its handlers go, its warnings are filtered
@@ -111,7 +114,7 @@ def run_training(cfg: DictConfig) -> dict[str, Any]:
             cb = hydra.utils.instantiate(cb_cfg, output_dir=str(export_dir))
         else:
             cb = hydra.utils.instantiate(cb_cfg)
-        if isinstance(cb, ExportCallback):
+        if getattr(cb, "report_name", "") == "export":  # the card records the run's config
             cb.config = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
             cb.config.pop("hydra", None)  # type: ignore[union-attr]
             cb.phrase = phrases(cfg) if len(phrases(cfg)) > 1 else phrases(cfg)[0]
@@ -159,7 +162,9 @@ def run_training(cfg: DictConfig) -> dict[str, Any]:
         _raise_if_out_of_memory(cfg, exc, last)
         raise
 
-    exporter = next((c for c in callbacks if isinstance(c, ExportCallback)), None)
+    # Export and the held-out evaluation are later stages: found by report name, not imported.
+    reports = reporters(callbacks)
+    exporter = reports.get("export")
     out: dict[str, Any] = {"checkpoint_dir": str(ckpt_dir), "steps": int(trainer.global_step), "fit_s": fit_s,
                            "start_step": start_step}
     if exporter is not None and exporter.result:
@@ -171,9 +176,7 @@ def run_training(cfg: DictConfig) -> dict[str, Any]:
                     "metrics": res["validation"], "figures": res.get("figures")})
         out["selection"] = float(res["validation"].get("selection", float("nan")))
         out["train_parts_s"] = {k: v for k, v in (("export", res.get("seconds")),) if v is not None}
-        from wakeforge.evaluation.callbacks import HeldOutEvaluation
-
-        held = next((c for c in callbacks if isinstance(c, HeldOutEvaluation)), None)
+        held = reports.get("held_out_evaluation")
         if held is not None and held.outputs:
             out["evaluation"] = held.outputs
             out["train_parts_s"]["evaluation"] = held.seconds

@@ -187,15 +187,15 @@ def test_saturating_negatives_raise_no_recommendation_above_the_floor(result):
 
 def test_parallel_scoring_gives_the_same_result(dataset, tone_head, feature_paths, tmp_path,
                                                 monkeypatch):
-    import wakeforge.evaluation.report as report
+    import wakeforge.evaluation.report.workers as report_workers
 
     bad = tmp_path / "broken.wav"
     bad.write_bytes(b"RIFF not really a wav")
     kw = dict(threshold=0.5, target_fa_per_hour=0.5, refractory_s=2.0,
               feature_paths=feature_paths)
     one = evaluate_model(tone_head, dataset / "pos", [dataset / "neg", bad], workers=1, **kw)
-    monkeypatch.setattr(report, "MIN_FILES_PER_WORKER", 1)  # 8 files: worth 2 processes now
-    assert report._n_workers(2, 8) == 2 and report._n_workers(0, 1) == 1
+    monkeypatch.setattr(report_workers, "MIN_FILES_PER_WORKER", 1)  # 8 files: worth 2 processes now
+    assert report_workers._n_workers(2, 8) == 2 and report_workers._n_workers(0, 1) == 1
     two = evaluate_model(tone_head, dataset / "pos", [dataset / "neg", bad], workers=2, **kw)
     assert two["per_file"] == one["per_file"]
     assert (two["recall"], two["false_accepts"]) == (one["recall"], one["false_accepts"]) == (0.8, 3)

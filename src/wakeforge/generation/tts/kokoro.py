@@ -177,7 +177,7 @@ def model_dir_for(model_dir: str | os.PathLike[str] | None = None) -> Path:
         return Path(env).expanduser()
     if model_dir is not None:
         return Path(model_dir).expanduser()
-    from wakeforge.features.assets import default_cache_dir
+    from wakeforge.utils.cache import default_cache_dir
 
     return default_cache_dir() / "kokoro"
 

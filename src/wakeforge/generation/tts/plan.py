@@ -22,7 +22,7 @@ from wakeforge.core.layout import CLIP_SPLITS
 from wakeforge.core.errors import ConfigError
 
 if TYPE_CHECKING:
-    from wakeforge.generation.run import GenerateSettings
+    from wakeforge.generation.settings import GenerateSettings
 
 log = logging.getLogger(__name__)
 
