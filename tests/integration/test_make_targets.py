@@ -221,7 +221,8 @@ def test_openwakeword_custom_model_trains_through_make(tmp_path):
         work / "hey_jarvis.tflite"
     ).stat().st_size > 1000
     card = json.loads((work / "hey_jarvis.json").read_text())
-    assert card["config"]["data"]["batch_n_per_class"] == {
+    # The file's batch exactly; wakeforge's own classes it does not name are off (0).
+    assert {k: v for k, v in card["config"]["data"]["batch_n_per_class"].items() if v} == {
         "ACAV100M_sample": 32,
         "adversarial_negative": 16,
         "positive": 16,
