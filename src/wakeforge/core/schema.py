@@ -224,7 +224,7 @@ class AugmentationSchema:
             value = getattr(self, f.name)
             if f.name.startswith("p_"):
                 _within("augmentation", f.name, value, 0.0, 1.0, what="a probability")
-            elif f.type == "List[float]":
+            elif f.type == "List[float]":  # annotations are strings (from __future__ import annotations)
                 _pair("augmentation", f.name, value)
 
 
@@ -276,10 +276,14 @@ class WakeforgeSchema:
     resume: bool = True
 
     def __post_init__(self) -> None:
-        _at_least("", "seed", self.seed, 0)
-        _at_least("", "num_workers", self.num_workers, 0)
-        if not self.stages:
-            raise ConfigError(f"stages is empty; choose from {[s.value for s in Stage]}")
+        _top_level_ranges(self.seed, self.num_workers)
+
+
+def _top_level_ranges(seed: int, num_workers: int) -> None:
+    # The root holds the instantiated groups (typed Any), so validate() checks these keys
+    # directly instead of building the whole root; an empty ``stages`` is the pipeline's check.
+    _at_least("", "seed", seed, 0)
+    _at_least("", "num_workers", num_workers, 0)
 
 
 #: The groups :func:`validate` builds (and so range-checks) from a composed config.
@@ -303,6 +307,4 @@ def validate(cfg: DictConfig) -> None:
         node = cfg.get(name)
         if isinstance(node, DictConfig) and OmegaConf.get_type(node) is VALUE_GROUPS[name]:
             OmegaConf.to_object(node)
-    top = {k: cfg[k] for k in ("seed", "num_workers") if k in cfg}
-    for k, v in top.items():
-        _at_least("", k, v, 0)
+    _top_level_ranges(int(cfg.get("seed", 0)), int(cfg.get("num_workers", 0)))
