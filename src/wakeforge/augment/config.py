@@ -72,6 +72,10 @@ class AugmentationConfig:
     #: like a shorter or longer vocal tract speaking faster or slower), factor > 1 = faster.
     p_speed: float = 0.0
     speed_factor: Range = (0.85, 1.15)
+    #: Vocal-tract length perturbation in the features' spectrum (formants moved, pitch and
+    #: timing kept), factor > 1 = formants up.
+    p_vtlp: float = 0.0
+    vtlp_factor: Range = (0.9, 1.1)
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -96,6 +100,8 @@ class AugmentationConfig:
             raise ConfigError("augmentation.end_jitter_s must be >= 0 seconds")
         if not 0.5 <= self.speed_factor[0] <= self.speed_factor[1] <= 2.0:
             raise ConfigError("augmentation.speed_factor must lie within [0.5, 2.0]")
+        if not 0.5 <= self.vtlp_factor[0] <= self.vtlp_factor[1] <= 2.0:
+            raise ConfigError("augmentation.vtlp_factor must lie within [0.5, 2.0]")
 
     @classmethod
     def from_config(cls, node: Mapping[str, Any] | Any, strict: bool = True) -> AugmentationConfig:

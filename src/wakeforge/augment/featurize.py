@@ -87,6 +87,8 @@ class ClipFeaturizer:
         negative_hop_frames: int = 2,
         p_speed: float = 0.0,
         speed_factor: Sequence[float] = (0.85, 1.15),
+        p_vtlp: float = 0.0,
+        vtlp_factor: Sequence[float] = (0.9, 1.1),
     ) -> None:
         self.augmenter = augmenter
         self.extractor = extractor
@@ -100,6 +102,8 @@ class ClipFeaturizer:
         self.negative_hop_frames = max(1, int(negative_hop_frames))
         self.p_speed = float(p_speed)
         self.speed_factor = (float(speed_factor[0]), float(speed_factor[1]))
+        self.p_vtlp = float(p_vtlp)
+        self.vtlp_factor = (float(vtlp_factor[0]), float(vtlp_factor[1]))
         bank = getattr(augmenter, "background_bank", None)
         # Placement runs on the CPU with a CPU generator; keep a CPU copy of the padding bank.
         self._pad_bank = bank.detach().cpu() if bank is not None and bank.numel() > 1 else None
@@ -127,6 +131,19 @@ class ClipFeaturizer:
             t = np.arange(0.0, len(x) - 1, f)
             out.append(np.interp(t, np.arange(len(x)), x).astype(np.float32))
         return out
+
+    def warp_factors(self, n: int, generator: torch.Generator) -> Tensor | None:
+        """Per-row vocal-tract warp factors (1.0 where not drawn), or ``None`` when off."""
+        if self.p_vtlp <= 0.0:
+            return None
+        hit = torch.rand(n, generator=generator) < self.p_vtlp
+        lo, hi = self.vtlp_factor
+        f = lo + (hi - lo) * torch.rand(n, generator=generator)
+        return torch.where(hit, f, torch.ones_like(f)).to(self.device)
+
+    def _extract(self, x: Tensor, generator: torch.Generator, augment: bool) -> Tensor:
+        warp = self.warp_factors(len(x), generator) if augment else None
+        return self.extractor(x) if warp is None else self.extractor(x, warp=warp)
 
     def windows(self, clips: Sequence[np.ndarray], mode: str, generator: torch.Generator) -> Tensor:
         """Place clips into windows. ``mode``: ``end`` (phrase ends at the window end),
@@ -186,7 +203,7 @@ class ClipFeaturizer:
         x = windows.to(self.device, non_blocking=True)
         if augment:
             x = self.augmenter(x, generator=generator)
-        feats = self.extractor(x)
+        feats = self._extract(x, generator, augment)
         if feats.shape[1] < self.n_frames:
             raise WakeforgeError(
                 f"windows of {self.length} samples give {feats.shape[1]} frames < {self.n_frames}; raise data.clip_duration_s"
@@ -228,7 +245,7 @@ class ClipFeaturizer:
         x = windows.to(self.device, non_blocking=True)
         if augment:
             x = self.augmenter(x, generator=generator)
-        feats = self.extractor(x)
+        feats = self._extract(x, generator, augment)
         need = self.n_frames + (k - 1) * hop
         if feats.shape[1] < need:
             raise WakeforgeError(

@@ -59,6 +59,7 @@ def build_featurizer(cfg: DictConfig, extra_clips: list[Any] | None = None) -> A
         negative_windows=negative_windows_per_clip(cfg),
         negative_hop_frames=_hop_frames(cfg),
         p_speed=aug_cfg.p_speed, speed_factor=aug_cfg.speed_factor,
+        p_vtlp=aug_cfg.p_vtlp, vtlp_factor=aug_cfg.vtlp_factor,
     )
 
 
@@ -97,11 +98,17 @@ def _resolve_aug_paths(aug_cfg: Any) -> Any:
 
 
 def _fingerprint(cfg: DictConfig, names: list[str], rounds: int) -> str:
+    aug = OmegaConf.to_container(cfg.augmentation, resolve=True)
+    if not float(aug.get("p_vtlp", 0.0) or 0.0):
+        # Added after runs were made: while off, features equal those of runs made before the
+        # key existed, so their finished stage 2 stays valid.
+        aug.pop("p_vtlp", None)
+        aug.pop("vtlp_factor", None)
     parts = {
         "names": names,
         "rounds": rounds,
         "seed": int(cfg.seed),
-        "augmentation": OmegaConf.to_container(cfg.augmentation, resolve=True),
+        "augmentation": aug,
         "clip_duration_s": float(cfg.data.clip_duration_s),
         "negative_end_fraction": float(cfg.data.get("negative_end_fraction", 0.5)),
         "negative_windows_per_clip": negative_windows_per_clip(cfg),

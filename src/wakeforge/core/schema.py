@@ -213,6 +213,8 @@ class AugmentationSchema:
     pad_dbfs: List[float] = field(default_factory=lambda: [-90.0, -40.0])
     p_speed: float = 0.5
     speed_factor: List[float] = field(default_factory=lambda: [0.85, 1.15])
+    p_vtlp: float = 0.0
+    vtlp_factor: List[float] = field(default_factory=lambda: [0.9, 1.1])
 
     def __post_init__(self) -> None:
         for name in ("batch_size", "rounds", "positive_rounds"):

@@ -132,12 +132,15 @@ class _MelFrontEnd(nn.Module):
         # float32 rounding of it.
         self.ln10 = float(np.float32(2.3025851249694824))
 
-    def forward(self, audio: Tensor) -> Tensor:
-        """Args: audio ``[B, T]`` float in [-1, 1]. Returns ``[B, F, 32]`` rescaled log-mel."""
+    def forward(self, audio: Tensor, warp: Tensor | None = None) -> Tensor:
+        """Args: audio ``[B, T]`` float in [-1, 1]; warp: optional ``[B]`` frequency-warp
+        factors (see :func:`warp_power`). Returns ``[B, F, 32]`` rescaled log-mel."""
         x = (audio.float() * INT16_SCALE).unsqueeze(1)  # the models expect int16-range values
         spec = F.conv1d(x, self.stft, stride=self.hop)  # [B, 2*257, F]
         real, imag = spec[:, : self.n_bins], spec[:, self.n_bins :]
         power = (real * real + imag * imag).transpose(1, 2)  # [B, F, 257]
+        if warp is not None:
+            power = warp_power(power, warp)
         mel = torch.matmul(power, self.mel_fb)  # [B, F, 32]
         db = torch.log(mel.clamp_min(self.amin)) * 10.0 / self.ln10
         if self.floor == "chunk":
@@ -164,6 +167,27 @@ class _MelFrontEnd(nn.Module):
         peak = pad.view(b, n // CHUNK_FRAMES, CHUNK_FRAMES * m).amax(dim=2)   # [B, G]
         floor = (peak - self.top_db).repeat_interleave(CHUNK_FRAMES, dim=1)[:, lead : lead + f]
         return floor.unsqueeze(-1)
+
+
+def warp_power(power: Tensor, factors: Tensor) -> Tensor:
+    """Vocal-tract length perturbation: each row's spectrum stretched along frequency.
+
+    Bin ``k`` of row ``b`` takes the (linearly interpolated) power at bin ``k / factors[b]``, so a
+    factor above 1 moves formants up (a shorter vocal tract) and below 1 down, with pitch and
+    timing unchanged -- unlike speed perturbation, which moves all three together (Jaitly &
+    Hinton's VTLP; a linear warp, clamped at Nyquist). Factor 1 returns the row unchanged.
+
+    Args:
+        power: ``[B, F, K]`` power spectra (K linear frequency bins).
+        factors: ``[B]`` warp factors, e.g. drawn from [0.9, 1.1].
+    """
+    b, f, k = power.shape
+    src = torch.arange(k, device=power.device, dtype=power.dtype).view(1, k) / factors.view(b, 1).to(power)
+    src = src.clamp(0, k - 1)
+    lo = src.floor().long().clamp(max=k - 2)
+    w = (src - lo.to(src)).unsqueeze(1)  # [B, 1, K]
+    lo = lo.unsqueeze(1).expand(b, f, k)
+    return power.gather(2, lo) * (1 - w) + power.gather(2, lo + 1) * w
 
 
 class _Clamp(nn.Module):
@@ -291,17 +315,18 @@ class TorchFeatureExtractor(nn.Module):
             return max(1, int(self.chunk_clips))
         return CPU_CHUNK_CLIPS if device.type == "cpu" else GPU_CHUNK_CLIPS
 
-    def melspectrogram(self, audio: Tensor) -> Tensor:
+    def melspectrogram(self, audio: Tensor, warp: Tensor | None = None) -> Tensor:
         """Rescaled log-mel spectrograms with a per-clip floor.
 
         Args:
             audio: ``[B, T]`` float in [-1, 1], 16 kHz.
+            warp: optional ``[B]`` vocal-tract warp factors (:func:`warp_power`); training only.
 
         Returns:
             ``[B, F, 32]`` float32, ``F = (T - 512)//160 + 1``.
         """
         with torch.no_grad():
-            return self.mel(audio)
+            return self.mel(audio, warp)
 
     def embed_mels(self, mels: Tensor) -> Tensor:
         """Embeddings of rescaled log-mel spectrograms, all windows of a clip in one pass.
@@ -336,7 +361,7 @@ class TorchFeatureExtractor(nn.Module):
                 out[s : s + step] = y[:, :, :w, 0].transpose(1, 2)
             return out
 
-    def forward(self, audio: Tensor) -> Tensor:
+    def forward(self, audio: Tensor, warp: Tensor | None = None) -> Tensor:
         """openWakeWord features of a batch of equal-length clips.
 
         Runs under ``torch.no_grad`` (not ``inference_mode``, so that the result can feed a
@@ -345,6 +370,8 @@ class TorchFeatureExtractor(nn.Module):
         Args:
             audio: ``[B, T]`` float in [-1, 1] at 16 kHz on the module's device,
                 ``T >= 12512`` (2 s = 32000 samples gives 16 frames).
+            warp: optional ``[B]`` vocal-tract warp factors (augmentation; ``None`` = the
+                detector's features).
 
         Returns:
             ``[B, n_frames(T), 96]`` float32 on the same device.
@@ -358,7 +385,7 @@ class TorchFeatureExtractor(nn.Module):
                 f"clips of {audio.shape[1]} samples are too short for one feature frame; use at "
                 f"least {min_samples()} samples ({min_samples() / 16000:.2f} s) at 16 kHz"
             )
-        return self.embed_mels(self.melspectrogram(audio))
+        return self.embed_mels(self.melspectrogram(audio, warp))
 
     @torch.inference_mode()
     def extract(self, audio: np.ndarray | Tensor, batch_size: int = 256) -> np.ndarray:

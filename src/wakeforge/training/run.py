@@ -18,11 +18,18 @@ from wakeforge.core.errors import WakeforgeError
 log = logging.getLogger(__name__)
 
 #: Config sections that define what a checkpoint means; a change starts a fresh run.
+FEATURE_AUGMENT_OFF = {"mixup_alpha": 0.0, "p_frame_mask": 0.0, "frame_mask_max": 4, "feature_noise": 0.0}
 RUN_KEYS = ("model", "data.batch_n_per_class", "data.feature_data_files", "data.stream", "seed", "trainer.max_steps")
 
 
 def run_fingerprint(cfg: DictConfig) -> str:
     parts = {k: OmegaConf.to_container(OmegaConf.select(cfg, k), resolve=True) if OmegaConf.is_config(OmegaConf.select(cfg, k)) else OmegaConf.select(cfg, k) for k in RUN_KEYS}
+    model = parts.get("model")
+    if isinstance(model, dict):
+        # Feature-level augmentation keys came later: while off, a run made before them resumes.
+        for key, off in FEATURE_AUGMENT_OFF.items():
+            if key in model and model[key] == off:
+                model.pop(key)
     # New features (stage 2 reran) start a new run instead of resuming a model of the old data.
     from wakeforge.core.layout import features_dir
 

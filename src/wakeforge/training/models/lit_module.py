@@ -53,6 +53,10 @@ class WakeWordLitModule(LightningModule):
         negative_windows_per_clip: int = 1,
         hard_example_mining: bool = True,
         max_fp_boost: float = 8.0,
+        mixup_alpha: float = 0.0,
+        p_frame_mask: float = 0.0,
+        frame_mask_max: int = 4,
+        feature_noise: float = 0.0,
     ) -> None:
         super().__init__()
         self.save_hyperparameters(ignore=["head"])
@@ -77,6 +81,14 @@ class WakeWordLitModule(LightningModule):
         x, y = batch[0], batch[1]
         x = x.float()
         y = y.float().view(-1)
+        hp = self.hparams
+        if hp.mixup_alpha > 0 or hp.p_frame_mask > 0 or hp.feature_noise > 0:
+            from wakeforge.training.models.feature_augment import augment_features
+
+            x, y = augment_features(
+                x, y, mixup_alpha=hp.mixup_alpha, p_frame_mask=hp.p_frame_mask,
+                frame_mask_max=hp.frame_mask_max, feature_noise=hp.feature_noise,
+            )
         member_outputs = getattr(self.head, "member_outputs", None)
         if member_outputs is not None and getattr(self.head, "n_members", 1) > 1:
             # An ensemble head: every member gets its own loss (its own hard examples), so the
@@ -88,7 +100,8 @@ class WakeWordLitModule(LightningModule):
             k = 1
             p = self.head(x).view(-1).clamp(1e-7, 1 - 1e-7)
         w_neg = self.negative_weight()
-        weights = torch.where(y > 0.5, torch.ones_like(y), torch.full_like(y, w_neg))
+        # Soft targets (mixup) get the matching mix of the two classes' weights.
+        weights = y + (1.0 - y) * w_neg
         if len(batch) > 2:  # per-example penalty weights from the data sources
             weights = weights * batch[2].float().view(-1).repeat_interleave(k)
         losses = self.loss_fn(p, y) * weights
