@@ -26,6 +26,8 @@ DEFAULT_PAD_DBFS = -60.0
 MEL_WARMUP_CHUNKS = 9
 #: Windows per embedding-model call when scoring a whole file.
 EMBED_BATCH = 16
+#: Windows per fully convolutional embedding call (41 s of audio: bounds the activations to tens of MB).
+FC_BLOCK = 512
 
 
 def frame_end_times(n_frames: int, offset_s: float = 0.0) -> np.ndarray:
