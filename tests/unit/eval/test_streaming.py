@@ -53,6 +53,21 @@ def test_scores_equal_openwakeword_model_predict(alexa_paths, feature_paths, aud
     np.testing.assert_allclose(live, ref, atol=1e-6)
 
 
+@pytest.mark.parametrize("block", [1000, 1280 * 3 + 7, 50_000])
+def test_stream_blocks_equal_stream(features, block):
+    """Blocks of any size give the embeddings of one whole-file stream, exactly (loud and
+    quiet stretches side by side: one mel call over many chunks would share one -80 dB floor)."""
+    rng = np.random.default_rng(3)
+    loud = speechlike(3.0, rng)
+    audio = to_int16(np.concatenate([loud, 0.01 * noise(2.0, rng), 0.3 * loud]))
+    whole = features.stream(audio)
+    parts = [features.initial_embeddings]
+    parts += list(features.stream_blocks(audio[i : i + block] for i in range(0, len(audio), block)))
+    got = np.concatenate(parts)
+    assert got.shape == whole.shape == (len(features.initial_embeddings) + len(audio) // CHUNK_SAMPLES, 96)
+    np.testing.assert_array_equal(got, whole)
+
+
 def test_tflite_head_matches_onnx_head_on_same_features(alexa_paths, features, audio):
     onnx_path, tflite_path = alexa_paths
     pytest.importorskip("ai_edge_litert")
