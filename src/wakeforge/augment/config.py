@@ -76,6 +76,10 @@ class AugmentationConfig:
     #: timing kept), factor > 1 = formants up.
     p_vtlp: float = 0.0
     vtlp_factor: Range = (0.9, 1.1)
+    #: Tempo perturbation before placement (rate only; pitch and formants kept), factor > 1 =
+    #: faster, drawn log-uniformly.
+    p_tempo: float = 0.0
+    tempo_factor: Range = (0.8, 1.25)
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -100,6 +104,8 @@ class AugmentationConfig:
             raise ConfigError("augmentation.end_jitter_s must be >= 0 seconds")
         if not 0.5 <= self.speed_factor[0] <= self.speed_factor[1] <= 2.0:
             raise ConfigError("augmentation.speed_factor must lie within [0.5, 2.0]")
+        if not 0.5 <= self.tempo_factor[0] <= self.tempo_factor[1] <= 2.0:
+            raise ConfigError("augmentation.tempo_factor must lie within [0.5, 2.0]")
         if not 0.5 <= self.vtlp_factor[0] <= self.vtlp_factor[1] <= 2.0:
             raise ConfigError("augmentation.vtlp_factor must lie within [0.5, 2.0]")
 

@@ -339,14 +339,52 @@ def pitch_shift(
         ``[B, T]`` pitch-shifted waveforms.
     """
     del sample_rate_hz  # the shift is a ratio; kept for call-site clarity
-    b, t = x.shape
+    t = x.shape[1]
     device = x.device
     ratio = torch.pow(2.0, semitones.to(device).float() / 12.0)  # [B]
+    # Time stretch by `ratio` (longer when shifting up), anti-aliased for the resampling below.
+    stretched = time_stretch(x, ratio, n_fft, hop, anti_alias=True)  # [B, L]
+
+    # Resample: output sample n reads stretched sample n * r (linear interpolation).
+    src = torch.arange(t, device=device)[None, :] * ratio[:, None]
+    s0 = src.floor().long().clamp(max=stretched.shape[-1] - 1)
+    s1 = (s0 + 1).clamp(max=stretched.shape[-1] - 1)
+    w = src - src.floor()
+    out = torch.lerp(stretched.gather(1, s0), stretched.gather(1, s1), w)
+    return out.to(x.dtype)
+
+
+def time_stretch(
+    x: Tensor, ratio: Tensor, n_fft: int = 512, hop: int = 256, anti_alias: bool = False
+) -> Tensor:
+    """Stretch each row in time by its own ``ratio`` (> 1: longer, slower), keeping pitch.
+
+    A phase vocoder: all rows in one batched STFT, output frame ``m`` reads input frame
+    ``m / ratio`` (magnitudes interpolated, phase advances accumulated per bin).
+
+    Args:
+        x: ``[B, T]`` waveforms.
+        ratio: ``[B]`` stretch factors (duration multipliers).
+        n_fft / hop: STFT size and hop.
+        anti_alias: clear the bins that would alias if the result were then resampled by
+            ``ratio`` (what :func:`pitch_shift` does).
+
+    Returns:
+        ``[B, L]`` with ``L`` for the largest ratio; row ``i`` holds ``~T * ratio[i]`` samples
+        of stretched signal, then its last frame repeated (cut the row to its own length).
+
+    Example:
+        >>> y = time_stretch(torch.randn(2, 8000), torch.tensor([0.8, 1.25]))
+        >>> y.shape[1] >= 1.25 * 8000 - 512
+        True
+    """
+    b = x.shape[0]
+    device = x.device
+    ratio = ratio.to(device).float()
     window = torch.hann_window(n_fft, device=device)
     spec = torch.stft(x.float(), n_fft, hop, window=window, center=True, return_complex=True)
     n_bins, n_frames = spec.shape[1], spec.shape[2]
 
-    # Time stretch by `ratio` (longer when shifting up).
     n_out = math.ceil((n_frames - 1) * float(ratio.max())) + 1
     pos = (torch.arange(n_out, device=device)[None, :] / ratio[:, None]).clamp(max=n_frames - 1)
     i0 = pos.floor().long()
@@ -364,19 +402,13 @@ def pitch_shift(
     delta = delta - 2.0 * math.pi * torch.round(delta / (2.0 * math.pi)) + expected
     acc = torch.cumsum(delta, dim=2) - delta  # phase at frame m = phase0 + sum of advances < m
     phase_out = phase[:, :, :1] + acc
-    # Anti-alias: after resampling by r > 1, bin k lands at k * r; clear bins beyond Nyquist.
-    keep = (
-        torch.arange(n_bins, device=device)[None, :] <= (n_bins - 1) / ratio.clamp(min=1.0)[:, None]
-    )
-    stretched_spec = torch.polar(mag_out * keep[:, :, None], phase_out)
-    stretched = torch.istft(
+    if anti_alias:
+        # After resampling by r > 1, bin k lands at k * r; clear bins beyond Nyquist.
+        keep = (
+            torch.arange(n_bins, device=device)[None, :] <= (n_bins - 1) / ratio.clamp(min=1.0)[:, None]
+        )
+        mag_out = mag_out * keep[:, :, None]
+    stretched_spec = torch.polar(mag_out, phase_out)
+    return torch.istft(
         stretched_spec, n_fft, hop, window=window, center=True, length=(n_out - 1) * hop
-    )  # [B, L]
-
-    # Resample: output sample n reads stretched sample n * r (linear interpolation).
-    src = torch.arange(t, device=device)[None, :] * ratio[:, None]
-    s0 = src.floor().long().clamp(max=stretched.shape[-1] - 1)
-    s1 = (s0 + 1).clamp(max=stretched.shape[-1] - 1)
-    w = src - src.floor()
-    out = torch.lerp(stretched.gather(1, s0), stretched.gather(1, s1), w)
-    return out.to(x.dtype)
+    )

@@ -6,6 +6,8 @@ One code path for both modes of stage 2: ``python -m wakeforge.augment`` (precom
 
 from __future__ import annotations
 
+import math
+
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -89,6 +91,8 @@ class ClipFeaturizer:
         speed_factor: Sequence[float] = (0.85, 1.15),
         p_vtlp: float = 0.0,
         vtlp_factor: Sequence[float] = (0.9, 1.1),
+        p_tempo: float = 0.0,
+        tempo_factor: Sequence[float] = (0.8, 1.25),
     ) -> None:
         self.augmenter = augmenter
         self.extractor = extractor
@@ -102,6 +106,8 @@ class ClipFeaturizer:
         self.negative_hop_frames = max(1, int(negative_hop_frames))
         self.p_speed = float(p_speed)
         self.speed_factor = (float(speed_factor[0]), float(speed_factor[1]))
+        self.p_tempo = float(p_tempo)
+        self.tempo_factor = (float(tempo_factor[0]), float(tempo_factor[1]))
         self.p_vtlp = float(p_vtlp)
         self.vtlp_factor = (float(vtlp_factor[0]), float(vtlp_factor[1]))
         bank = getattr(augmenter, "background_bank", None)
@@ -132,6 +138,31 @@ class ClipFeaturizer:
             out.append(np.interp(t, np.arange(len(x)), x).astype(np.float32))
         return out
 
+    def perturb_tempo(self, clips: Sequence[np.ndarray], generator: torch.Generator) -> list[np.ndarray]:
+        """Each clip spoken faster or slower with probability ``p_tempo``, pitch and formants kept.
+
+        The factor is drawn log-uniformly from ``tempo_factor`` (> 1 = faster) and applied with
+        a phase vocoder (:func:`wakeforge.augment.dsp.time_stretch`, 75 % overlap). People say a
+        wake phrase at many rates; unlike :meth:`perturb_speed` this changes only the rate.
+        """
+        if self.p_tempo <= 0.0:
+            return list(clips)
+        from wakeforge.augment.dsp import time_stretch
+
+        n = len(clips)
+        hit = (torch.rand(n, generator=generator) < self.p_tempo).tolist()
+        lo, hi = (math.log(v) for v in self.tempo_factor)
+        factors = torch.exp(lo + (hi - lo) * torch.rand(n, generator=generator)).tolist()
+        out: list[np.ndarray] = []
+        for clip, h, f in zip(clips, hit, factors, strict=True):
+            if not h or abs(f - 1.0) < 1e-3 or len(clip) < 1024:
+                out.append(clip)
+                continue
+            x = clip.astype(np.float32) / 32768.0 if clip.dtype == np.int16 else clip.astype(np.float32)
+            y = time_stretch(torch.from_numpy(x)[None], torch.tensor([1.0 / f]), hop=128)[0]
+            out.append(y[: max(1, int(round(len(x) / f)))].numpy().astype(np.float32))
+        return out
+
     def warp_factors(self, n: int, generator: torch.Generator) -> Tensor | None:
         """Per-row vocal-tract warp factors (1.0 where not drawn), or ``None`` when off."""
         if self.p_vtlp <= 0.0:
@@ -158,7 +189,7 @@ class ClipFeaturizer:
         """
         from wakeforge.augment.placement import place_clips
 
-        clips = self.perturb_speed(clips, generator)
+        clips = self.perturb_tempo(self.perturb_speed(clips, generator), generator)
 
         def place(items: Sequence[np.ndarray], how: str) -> Tensor:
             return place_clips(

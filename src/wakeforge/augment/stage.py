@@ -60,6 +60,7 @@ def build_featurizer(cfg: DictConfig, extra_clips: list[Any] | None = None) -> A
         negative_hop_frames=_hop_frames(cfg),
         p_speed=aug_cfg.p_speed, speed_factor=aug_cfg.speed_factor,
         p_vtlp=aug_cfg.p_vtlp, vtlp_factor=aug_cfg.vtlp_factor,
+        p_tempo=aug_cfg.p_tempo, tempo_factor=aug_cfg.tempo_factor,
     )
 
 

@@ -150,6 +150,8 @@ class TTSSchema:
     espeak_variants: Optional[List[str]] = None
     kokoro_accents: List[str] = field(default_factory=list)
     kokoro_blends: int = 40
+    kokoro_blend_spread: float = 1.0
+    kokoro_rate: float = 1.0
     pitch_semitones: List[float] = field(default_factory=lambda: [-3.0, 3.0])
     formant_warp: List[float] = field(default_factory=lambda: [0.88, 1.14])
     tempo: List[float] = field(default_factory=lambda: [0.9, 1.1])
@@ -169,6 +171,8 @@ class TTSSchema:
         for name in ("speaker_mixes", "kokoro_blends"):
             _at_least("tts", name, getattr(self, name), 0)
         _within("tts", "test_voice_fraction", self.test_voice_fraction, 0.0, 1.0)
+        _within("tts", "kokoro_blend_spread", self.kokoro_blend_spread, 1.0, 4.0)
+        _within("tts", "kokoro_rate", self.kokoro_rate, 0.5, 3.0)
         for name in ("engine_weights", "general_engine_weights", "positive_engine_weights"):
             for engine, w in (getattr(self, name) or {}).items():
                 if not math.isfinite(float(w)) or w < 0:
@@ -215,6 +219,8 @@ class AugmentationSchema:
     speed_factor: List[float] = field(default_factory=lambda: [0.85, 1.15])
     p_vtlp: float = 0.0
     vtlp_factor: List[float] = field(default_factory=lambda: [0.9, 1.1])
+    p_tempo: float = 0.0
+    tempo_factor: List[float] = field(default_factory=lambda: [0.8, 1.25])
 
     def __post_init__(self) -> None:
         for name in ("batch_size", "rounds", "positive_rounds"):

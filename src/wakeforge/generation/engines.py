@@ -58,6 +58,8 @@ def build_engines(s: GenerateSettings, *, warn: bool = True) -> dict[str, Any]:
             keng = KokoroEngine(
                 s.kokoro_accents,
                 blends=s.kokoro_blends,
+                blend_spread=s.kokoro_blend_spread,
+                rate=s.kokoro_rate,
                 seed=s.seed,
                 model_dir=None if s.cache_dir is None else s.cache_dir / "kokoro",
             )

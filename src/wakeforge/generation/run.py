@@ -85,7 +85,7 @@ def _tasks_for(
     (``""``) and each worker fingerprints its own clips: planning every spec twice in the main
     process would keep the workers waiting at the start of a fresh run (~0.35 ms a clip).
     """
-    extra = _fingerprint_extra(s)
+    extras = {e: _fingerprint_extra(s, e) for e in ("", "kokoro")}
     planned: dict[str, dict[str, str]] = {}
     for split, n in s.counts().items():
         if not _has_records(clips_dir(work_dir, split)):
@@ -94,7 +94,7 @@ def _tasks_for(
         planned[split] = {}
         for i in range(n):
             spec = planner.spec(split, i, 0)
-            planned[split][spec.key] = spec.fingerprint(extra)
+            planned[split][spec.key] = spec.fingerprint(extras["kokoro" if spec.engine == "kokoro" else ""])
     return planned
 
 

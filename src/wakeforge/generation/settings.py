@@ -77,6 +77,8 @@ class GenerateSettings:
     espeak_variants: list[str] | None = None
     kokoro_accents: list[str] = field(default_factory=lambda: list(KOKORO_ACCENTS))
     kokoro_blends: int = 40
+    kokoro_blend_spread: float = 1.0
+    kokoro_rate: float = 1.0
     cache_dir: Path | None = None
     """``paths.cache_dir``: the kokoro model is assembled in ``{cache_dir}/kokoro`` (None: default)."""
     pitch_semitones: tuple[float, float] = (-3.0, 3.0)
@@ -157,6 +159,8 @@ class GenerateSettings:
             espeak_variants=None if variants is None else str_list(variants),
             kokoro_accents=str_list(tts.get("kokoro_accents", list(KOKORO_ACCENTS))),
             kokoro_blends=int(tts.get("kokoro_blends", 40)),
+            kokoro_blend_spread=float(tts.get("kokoro_blend_spread", 1.0)),
+            kokoro_rate=float(tts.get("kokoro_rate", 1.0)),
             cache_dir=None if not cache_dir else resolve_path(str(cache_dir)),
             pitch_semitones=rng_pair(tts, "pitch_semitones"),
             formant_warp=rng_pair(tts, "formant_warp"),

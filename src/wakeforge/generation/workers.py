@@ -163,7 +163,8 @@ def _work(task: tuple[str, int, str, str]) -> dict[str, Any]:
     s = _CTX.settings
     planner = _worker_planner(planner_path)
     if not spec_id:  # fresh split: the main process left the fingerprint to the worker
-        spec_id = planner.spec(split, index, 0).fingerprint(_fingerprint_extra(s))
+        spec = planner.spec(split, index, 0)
+        spec_id = spec.fingerprint(_fingerprint_extra(s, spec.engine))
     reasons: Counter[str] = Counter()
     for attempt in range(MAX_ATTEMPTS):
         spec = planner.spec(split, index, attempt)
@@ -184,13 +185,21 @@ def _work(task: tuple[str, int, str, str]) -> dict[str, Any]:
     return {"ok": False, "split": split, "index": index, "reasons": dict(reasons)}
 
 
-def _fingerprint_extra(s: GenerateSettings) -> dict[str, Any]:
-    """Settings outside the clip plan that still shape a clip (part of its ``spec_id``)."""
-    return {
+def _fingerprint_extra(s: GenerateSettings, engine: str = "") -> dict[str, Any]:
+    """Settings outside the clip plan that still shape a clip (part of its ``spec_id``).
+
+    Engine settings enter only the fingerprints of that engine's clips (a new Kokoro pace
+    redoes the Kokoro clips and keeps the rest); at their defaults they are left out, so the
+    clips of runs made before the setting existed keep their fingerprints.
+    """
+    extra: dict[str, Any] = {
         "render_version": RENDER_VERSION,
         "min_s": s.min_clip_duration_s,
         "max_s": s.max_clip_duration_s,
     }
+    if engine == "kokoro" and s.kokoro_rate != 1.0:
+        extra["kokoro_rate"] = s.kokoro_rate
+    return extra
 
 
 def _run_tasks(

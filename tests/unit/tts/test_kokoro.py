@@ -80,6 +80,51 @@ def test_blends_are_deterministic_convex_and_differ_from_their_parents() -> None
         blend_table("jf_nobody*0.50+jm_kumo*0.50", tables)
 
 
+def test_blend_spread_reaches_past_the_parent_styles() -> None:
+    """spread > 1: affine weights summing to 1, some negative (an extrapolation), parsed back
+    exactly; spread 1 keeps the convex draws; out-of-range spreads are refused."""
+    from wakeforge.core.errors import ConfigError
+
+    assert draw_blends(8, SEED, spread=1.0) == draw_blends(8, SEED)
+    wide = draw_blends(30, SEED, spread=3.0)
+    assert len(set(wide)) == 30
+    weights = [[w for _, w in parse_blend(spec)] for spec in wide]
+    assert all(sum(w) == pytest.approx(1.0, abs=0.011) for w in weights)
+    assert sum(min(w) < 0 for w in weights) >= 5          # several lie beyond their parents
+    assert max(max(w) for w in weights) > 1.0
+    tables = kk.load_style_tables()
+    spec = next(s for s, w in zip(wide, weights) if min(w) < 0)
+    expected = sum(w * tables[n] for n, w in parse_blend(spec))
+    np.testing.assert_allclose(blend_table(spec, tables), expected, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ConfigError, match="kokoro_blend_spread"):
+        KokoroEngine(blend_spread=0.5)
+
+
+def test_rate_brings_kokoro_to_the_other_engines_pace(engine: KokoroEngine) -> None:
+    """tts.kokoro_rate divides the spoken span; only Kokoro clips' fingerprints follow it."""
+    from wakeforge.generation.settings import GenerateSettings
+    from wakeforge.generation.workers import _fingerprint_extra
+
+    fast = KokoroEngine(["en-us"], blends=1, seed=SEED, rate=1.5)
+    fast._session, fast._vocab, fast._tables = engine._load(), engine._vocab, engine._tables
+    voice = _voice(engine, "jm_kumo")
+    spans = []
+    for eng in (engine, fast):
+        audio, sr = eng.synthesize("computer", voice, Prosody(0.667, 1.3, 0.8), seed=0)
+        hop = sr // 100
+        rms = np.sqrt(np.mean(audio[: len(audio) // hop * hop].reshape(-1, hop) ** 2, axis=1) + 1e-12)
+        loud = np.flatnonzero(20 * np.log10(rms) > 20 * np.log10(rms.max()) - 35)
+        spans.append((loud[-1] - loud[0] + 1) / 100)
+    assert 1.25 < spans[0] / spans[1] < 1.75, spans
+    with pytest.raises(Exception, match="kokoro_rate"):
+        KokoroEngine(rate=5.0)
+    base = GenerateSettings(phrases=["computer"], work_dir=Path("unused"))
+    paced = GenerateSettings(phrases=["computer"], work_dir=Path("unused"), kokoro_rate=1.5)
+    assert _fingerprint_extra(base, "kokoro") != _fingerprint_extra(paced, "kokoro")
+    assert _fingerprint_extra(base, "piper") == _fingerprint_extra(paced, "piper")
+    assert _fingerprint_extra(base, "kokoro") == _fingerprint_extra(base, "piper")  # old runs keep theirs
+
+
 def _speech_frames(audio: np.ndarray, sr: int) -> float:
     """Share of 10 ms frames within 35 dB of the loudest one."""
     hop = sr // 100

@@ -15,7 +15,9 @@ fed English IPA it speaks English. Text is phonemised here with piper-tts's espe
   the five pure styles are split by voice setting like the other engines' voices.
 * Accent: ``BaseVoice.accent`` is the espeak-ng language used for phonemisation
   (``tts.kokoro_accents``).
-* Prosody: ``speed = 1 / length_scale`` (clipped to 0.6-1.6); Kokoro has no noise controls, so
+* Prosody: ``speed = tts.kokoro_rate / length_scale`` (clipped to 0.6-1.6): at one length
+  scale Kokoro speaks more slowly than Piper and espeak-ng, and ``kokoro_rate`` brings its
+  pace to theirs. Kokoro has no noise controls, so
   ``noise_scale`` / ``noise_w_scale`` are ignored. The graph has no random ops: with one
   intra-op thread the same clip plan gives the same audio.
 * Output: 24 kHz float32, leading/trailing silence trimmed, peak-normalised; resampling and
@@ -63,7 +65,7 @@ SPEED_RANGE = (0.6, 1.6)
 MIN_BLEND_WEIGHT = 0.15
 
 _LOCK = threading.Lock()
-_BLEND_RE = re.compile(r"^([A-Za-z_]+)\*([0-9.]+)$")
+_BLEND_RE = re.compile(r"^([A-Za-z_]+)\*(-?[0-9.]+)$")
 
 
 def is_available() -> bool:
@@ -118,11 +120,21 @@ def parse_blend(spec: str) -> list[tuple[str, float]]:
     return parts
 
 
-def draw_blends(n: int, seed: int, styles: Sequence[str] = STYLES) -> list[str]:
-    """``n`` distinct convex blends of 2-3 styles, a pure function of ``seed``.
+def draw_blends(n: int, seed: int, styles: Sequence[str] = STYLES, spread: float = 1.0) -> list[str]:
+    """``n`` distinct blends of 2-3 styles, a pure function of ``seed`` (and ``spread``).
 
     Weights are Dirichlet draws rounded to 0.01 (the last part takes the rest, so they sum to
-    1), each at least :data:`MIN_BLEND_WEIGHT`; parts are listed in style order.
+    1), each at least :data:`MIN_BLEND_WEIGHT`; parts are listed in style order. ``spread > 1``
+    moves each blend away from the centre of its parts: weights ``c + spread * (w - c)`` with
+    ``c = 1/k`` still sum to 1 but may be negative, so the timbre lies beyond the segment or
+    triangle between the styles (an extrapolation, e.g. ``jf_alpha*1.25+jm_kumo*-0.25``). With
+    ``spread = 1`` the blends are the plain convex ones (the same draws as before the option).
+
+    Example:
+        >>> draw_blends(2, 0) == draw_blends(2, 0, spread=1.0)
+        True
+        >>> all(abs(sum(w for _, w in parse_blend(b)) - 1) < 0.011 for b in draw_blends(20, 0, spread=2.5))
+        True
     """
     salt = int(hashlib.sha1(b"kokoro-blends").hexdigest()[:8], 16)
     rng = np.random.default_rng([int(seed), salt])
@@ -143,6 +155,10 @@ def draw_blends(n: int, seed: int, styles: Sequence[str] = STYLES) -> list[str]:
         rounded.append(round(1.0 - sum(rounded), 2))
         if min(rounded) < MIN_BLEND_WEIGHT:
             continue
+        if spread != 1.0:
+            c = 1.0 / k
+            spread_w = [round(c + float(spread) * (r - c), 2) for r in rounded[:-1]]
+            rounded = [*spread_w, round(1.0 - sum(spread_w), 2)]
         spec = format_blend([(names[i], r) for i, r in zip(pick, rounded, strict=True)])
         if spec in seen:
             continue
@@ -242,6 +258,8 @@ class KokoroEngine:
         accents: Sequence[str] = ("en-us", "en-gb-x-rp"),
         *,
         blends: int = 40,
+        blend_spread: float = 1.0,
+        rate: float = 1.0,
         seed: int = 0,
         model_dir: str | os.PathLike[str] | None = None,
         threads: int = 1,
@@ -254,6 +272,14 @@ class KokoroEngine:
                 "tts.kokoro_accents is empty; list espeak-ng languages, e.g. [en-us, en-gb-x-rp]"
             )
         self.blends = int(blends)
+        self.blend_spread = float(blend_spread)
+        self.rate = float(rate)
+        if not (0.5 <= self.rate <= 3.0):
+            raise ConfigError(f"tts.kokoro_rate={rate} must be within [0.5, 3.0] (1: Kokoro's own pace)")
+        if not (1.0 <= self.blend_spread <= 4.0):
+            raise ConfigError(
+                f"tts.kokoro_blend_spread={blend_spread} must be within [1, 4] (1: convex blends)"
+            )
         self.seed = int(seed)
         self.model_dir = None if model_dir is None else Path(model_dir)
         self.threads = int(threads)
@@ -273,7 +299,7 @@ class KokoroEngine:
         voices = [BaseVoice(self.name, STYLE_MODEL, s, a) for s in STYLES for a in self.accents]
         voices += [
             BaseVoice(self.name, BLEND_MODEL, b, a)
-            for b in draw_blends(self.blends, self.seed)
+            for b in draw_blends(self.blends, self.seed, spread=self.blend_spread)
             for a in self.accents
         ]
         return voices
@@ -343,7 +369,7 @@ class KokoroEngine:
         if not ids:
             return np.zeros(0, dtype=np.float32), SAMPLE_RATE_HZ
         style = self.style_table(voice)[len(ids) - 1].reshape(1, 256).astype(np.float32)
-        speed = float(np.clip(1.0 / max(prosody.length_scale, 1e-3), *SPEED_RANGE))
+        speed = float(np.clip(self.rate / max(prosody.length_scale, 1e-3), *SPEED_RANGE))
         audio = session.run(
             None,
             {
