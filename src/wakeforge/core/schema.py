@@ -88,7 +88,7 @@ class DataSchema:
     custom_negative_phrases: List[str] = field(default_factory=list)
     n_samples: int = 2000
     n_samples_val: int = 300
-    n_negative: int = 12000
+    n_negative: int = 8000
     n_negative_val: int = 1000
     adversarial_fraction: float = 0.15
     positive_paths: List[str] = field(default_factory=list)
@@ -150,8 +150,8 @@ class TTSSchema:
     espeak_variants: Optional[List[str]] = None
     kokoro_accents: List[str] = field(default_factory=list)
     kokoro_blends: int = 40
-    kokoro_blend_spread: float = 1.0
-    kokoro_rate: float = 1.0
+    kokoro_blend_spread: float = 3.0
+    kokoro_rate: float = 1.5
     pitch_semitones: List[float] = field(default_factory=lambda: [-3.0, 3.0])
     formant_warp: List[float] = field(default_factory=lambda: [0.88, 1.14])
     tempo: List[float] = field(default_factory=lambda: [0.9, 1.1])

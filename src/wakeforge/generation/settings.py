@@ -44,7 +44,7 @@ class GenerateSettings:
     seed: int = 12345
     n_samples: int = 2000
     n_samples_val: int = 300
-    n_negative: int = 12000
+    n_negative: int = 8000
     n_negative_val: int = 1000
     custom_negative_phrases: list[str] = field(default_factory=list)
     adversarial_fraction: float = 0.15
@@ -77,8 +77,8 @@ class GenerateSettings:
     espeak_variants: list[str] | None = None
     kokoro_accents: list[str] = field(default_factory=lambda: list(KOKORO_ACCENTS))
     kokoro_blends: int = 40
-    kokoro_blend_spread: float = 1.0
-    kokoro_rate: float = 1.0
+    kokoro_blend_spread: float = 3.0
+    kokoro_rate: float = 1.5
     cache_dir: Path | None = None
     """``paths.cache_dir``: the kokoro model is assembled in ``{cache_dir}/kokoro`` (None: default)."""
     pitch_semitones: tuple[float, float] = (-3.0, 3.0)
@@ -159,8 +159,8 @@ class GenerateSettings:
             espeak_variants=None if variants is None else str_list(variants),
             kokoro_accents=str_list(tts.get("kokoro_accents", list(KOKORO_ACCENTS))),
             kokoro_blends=int(tts.get("kokoro_blends", 40)),
-            kokoro_blend_spread=float(tts.get("kokoro_blend_spread", 1.0)),
-            kokoro_rate=float(tts.get("kokoro_rate", 1.0)),
+            kokoro_blend_spread=float(tts.get("kokoro_blend_spread", 3.0)),
+            kokoro_rate=float(tts.get("kokoro_rate", 1.5)),
             cache_dir=None if not cache_dir else resolve_path(str(cache_dir)),
             pitch_semitones=rng_pair(tts, "pitch_semitones"),
             formant_warp=rng_pair(tts, "formant_warp"),

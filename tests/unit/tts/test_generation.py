@@ -268,6 +268,8 @@ def test_dataclass_defaults_match_the_yaml_defaults(tmp_path: Path) -> None:
         "formant_bins",
         "test_voice_fraction",
         "max_adversarial_phrases",
+        "kokoro_rate",
+        "kokoro_blend_spread",
         "n_samples",
         "n_samples_val",
         "n_negative",

@@ -118,7 +118,7 @@ def test_rate_brings_kokoro_to_the_other_engines_pace(engine: KokoroEngine) -> N
     assert 1.25 < spans[0] / spans[1] < 1.75, spans
     with pytest.raises(Exception, match="kokoro_rate"):
         KokoroEngine(rate=5.0)
-    base = GenerateSettings(phrases=["computer"], work_dir=Path("unused"))
+    base = GenerateSettings(phrases=["computer"], work_dir=Path("unused"), kokoro_rate=1.0)
     paced = GenerateSettings(phrases=["computer"], work_dir=Path("unused"), kokoro_rate=1.5)
     assert _fingerprint_extra(base, "kokoro") != _fingerprint_extra(paced, "kokoro")
     assert _fingerprint_extra(base, "piper") == _fingerprint_extra(paced, "piper")
