@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -62,6 +62,37 @@ def seeded_generator(*parts: int) -> torch.Generator:
     g = torch.Generator()
     g.manual_seed(int(seq.generate_state(1, dtype=np.uint64)[0] & 0x7FFFFFFFFFFFFFFF))
     return g
+
+
+def _per_clip(
+    clips: Sequence[np.ndarray],
+    p: float,
+    factor_range: tuple[float, float],
+    generator: torch.Generator,
+    apply: Callable[[np.ndarray, float], np.ndarray],
+    min_len: int,
+    log_uniform: bool = False,
+) -> list[np.ndarray]:
+    """``apply(float32 clip, factor)`` on each clip drawn with probability ``p`` (others as they are).
+
+    Two draws per call, in this order, whatever ``p``: which clips, then a factor for every
+    clip (uniform in ``factor_range``, or log-uniform).
+    """
+    if p <= 0.0:
+        return list(clips)
+    n = len(clips)
+    hit = (torch.rand(n, generator=generator) < p).tolist()
+    lo, hi = (math.log(v) for v in factor_range) if log_uniform else factor_range
+    u = lo + (hi - lo) * torch.rand(n, generator=generator)
+    factors = (torch.exp(u) if log_uniform else u).tolist()
+    out: list[np.ndarray] = []
+    for clip, h, f in zip(clips, hit, factors, strict=True):
+        if not h or abs(f - 1.0) < 1e-3 or len(clip) < min_len:
+            out.append(clip)
+            continue
+        x = clip.astype(np.float32) / 32768.0 if clip.dtype == np.int16 else clip.astype(np.float32)
+        out.append(apply(x, f))
+    return out
 
 
 class ClipFeaturizer:
@@ -122,21 +153,11 @@ class ClipFeaturizer:
         becomes a range of vocal-tract sizes and speaking rates. Written here rather than with
         torchaudio's resampler, which needs one filter per rate and runs ~100x slower per clip.
         """
-        if self.p_speed <= 0.0:
-            return list(clips)
-        n = len(clips)
-        hit = (torch.rand(n, generator=generator) < self.p_speed).tolist()
-        lo, hi = self.speed_factor
-        factors = (lo + (hi - lo) * torch.rand(n, generator=generator)).tolist()
-        out: list[np.ndarray] = []
-        for clip, h, f in zip(clips, hit, factors, strict=True):
-            if not h or abs(f - 1.0) < 1e-3 or len(clip) < 2:
-                out.append(clip)
-                continue
-            x = clip.astype(np.float32) / 32768.0 if clip.dtype == np.int16 else clip.astype(np.float32)
+        def resample(x: np.ndarray, f: float) -> np.ndarray:
             t = np.arange(0.0, len(x) - 1, f)
-            out.append(np.interp(t, np.arange(len(x)), x).astype(np.float32))
-        return out
+            return np.interp(t, np.arange(len(x)), x).astype(np.float32)
+
+        return _per_clip(clips, self.p_speed, self.speed_factor, generator, resample, min_len=2)
 
     def perturb_tempo(self, clips: Sequence[np.ndarray], generator: torch.Generator) -> list[np.ndarray]:
         """Each clip spoken faster or slower with probability ``p_tempo``, pitch and formants kept.
@@ -145,23 +166,14 @@ class ClipFeaturizer:
         a phase vocoder (:func:`wakeforge.augment.dsp.time_stretch`, 75 % overlap). People say a
         wake phrase at many rates; unlike :meth:`perturb_speed` this changes only the rate.
         """
-        if self.p_tempo <= 0.0:
-            return list(clips)
         from wakeforge.augment.dsp import time_stretch
 
-        n = len(clips)
-        hit = (torch.rand(n, generator=generator) < self.p_tempo).tolist()
-        lo, hi = (math.log(v) for v in self.tempo_factor)
-        factors = torch.exp(lo + (hi - lo) * torch.rand(n, generator=generator)).tolist()
-        out: list[np.ndarray] = []
-        for clip, h, f in zip(clips, hit, factors, strict=True):
-            if not h or abs(f - 1.0) < 1e-3 or len(clip) < 1024:
-                out.append(clip)
-                continue
-            x = clip.astype(np.float32) / 32768.0 if clip.dtype == np.int16 else clip.astype(np.float32)
+        def stretch(x: np.ndarray, f: float) -> np.ndarray:
             y = time_stretch(torch.from_numpy(x)[None], torch.tensor([1.0 / f]), hop=128)[0]
-            out.append(y[: max(1, int(round(len(x) / f)))].numpy().astype(np.float32))
-        return out
+            return y[: max(1, int(round(len(x) / f)))].numpy().astype(np.float32)
+
+        return _per_clip(clips, self.p_tempo, self.tempo_factor, generator, stretch, min_len=1024,
+                         log_uniform=True)
 
     def warp_factors(self, n: int, generator: torch.Generator) -> Tensor | None:
         """Per-row vocal-tract warp factors (1.0 where not drawn), or ``None`` when off."""
