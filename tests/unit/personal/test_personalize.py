@@ -141,8 +141,8 @@ def test_adaptation_raises_scores_on_held_out_tones(base_run):
     old, new = result["old"], result["new"]
     assert result["n_train"] == 8 and result["n_held_out"] == 2
     # The base was trained on other sounds; after adaptation the held-out takes score high.
-    # (0.70 -> 0.96 when written; 0.83 before adaptation with numpy 2.4 / scipy 1.17 on
-    # 2026-12-07, same code; the tiny base's false accepts on held-out noise rose 0 -> 38/h,
+    # (0.70 -> 0.96 when written; 0.83 before adaptation with the packages installed on
+    # 2026-12-07, also on the unchanged code of 11bae34; the tiny base's false accepts on held-out noise rose 0 -> 38/h,
     # which is why max_fa_increase is raised here: the next test shows the guard at its default.)
     # Adaptation must close at least half of the gap to 1 and end above 0.9.
     assert old.mean_score < 0.9, old
