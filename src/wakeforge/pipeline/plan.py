@@ -61,7 +61,7 @@ class Plan:
         parts = [
             f"plan: \"{self.phrase}\"",
             f"{n_clips} clips ({pos} of the phrase, {n_clips - pos} negatives"
-            + (f"; {self.clips_done} already made" if self.clips_done else "") + ")",
+            + (f"; {self.clips_done} on disk" if self.clips_done else "") + ")",
             f"{sum(self.rows.values())} feature rows",
             f"{self.steps} training steps",
             f"device {self.device}, {self.cores} cores",

@@ -86,7 +86,12 @@ def run_pipeline(cfg: DictConfig) -> dict[str, Any]:
 def _what(stage: str, plan: Any) -> str:
     if stage == "generate":
         left = sum(plan.clips.values()) - plan.clips_done
-        return f"{left} clips to synthesise" + (f" ({plan.clips_done} kept)" if plan.clips_done else "")
+        if not plan.clips_done:
+            return f"{left} clips to synthesise"
+        # The plan counts clips on disk; whether each still matches its settings (fingerprint)
+        # is checked by stage 1 itself, which then logs how many it (re)makes.
+        return (f"{plan.clips_done} clips on disk (checked against their settings now), "
+                f"{left} more to synthesise")
     if stage == "augment":
         return f"{sum(plan.rows.values())} feature rows (" + ", ".join(f"{k} {v}" for k, v in plan.rows.items()) + ")"
     return f"{plan.steps} steps, then export and held-out evaluation"
