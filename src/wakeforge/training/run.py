@@ -18,7 +18,8 @@ from wakeforge.core.errors import WakeforgeError
 log = logging.getLogger(__name__)
 
 #: Config sections that define what a checkpoint means; a change starts a fresh run.
-FEATURE_AUGMENT_OFF = {"mixup_alpha": 0.0, "p_frame_mask": 0.0, "frame_mask_max": 4, "feature_noise": 0.0}
+FEATURE_AUGMENT_OFF = {"mixup_alpha": 0.0, "p_frame_mask": 0.0, "frame_mask_max": 4, "feature_noise": 0.0,
+                       "p_dim_mask": 0.0, "dim_mask_max": 8, "frame_mask_rows": "all"}
 RUN_KEYS = ("model", "data.batch_n_per_class", "data.feature_data_files", "data.stream", "seed", "trainer.max_steps")
 
 

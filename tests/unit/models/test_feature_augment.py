@@ -63,6 +63,31 @@ def test_frame_mask_copies_frames_from_negative_rows_and_keeps_labels():
     assert sum(int((x2[i] != x[i]).any()) for i in range(len(x))) > len(x) // 2
 
 
+def test_frame_mask_rows_limits_which_rows_are_masked():
+    x, y = _batch()
+    for rows, untouched in (("negative", y > 0.5), ("positive", y <= 0.5)):
+        x2, _ = augment_features(x, y, p_frame_mask=1.0, frame_mask_max=3, frame_mask_rows=rows,
+                                 generator=torch.Generator().manual_seed(6))
+        changed = (x2 != x).flatten(1).any(dim=1)
+        assert not changed[untouched].any()
+        assert changed[~untouched].any()
+
+
+def test_dim_mask_copies_whole_dimensions_from_negative_rows_and_keeps_labels():
+    x, y = _batch()
+    x2, y2 = augment_features(x, y, p_dim_mask=1.0, dim_mask_max=5, generator=torch.Generator().manual_seed(5))
+    assert torch.equal(y2, y)
+    negatives = x[y <= 0.5]
+    for i in range(len(x)):
+        changed = (x2[i] != x[i]).any(dim=0)  # [D]: dimensions touched in any frame
+        idx = torch.nonzero(changed).view(-1)
+        assert int(idx.numel()) <= 5
+        if idx.numel():
+            # every frame of a touched dimension comes from one negative row
+            assert any(torch.equal(x2[i][:, idx], neg[:, idx]) for neg in negatives)
+    assert sum(int((x2[i] != x[i]).any()) for i in range(len(x))) > len(x) // 2
+
+
 def test_feature_noise_scales_with_the_batch():
     x, y = _batch()
     x2, _ = augment_features(x, y, feature_noise=0.1, generator=torch.Generator().manual_seed(4))

@@ -13,6 +13,9 @@ holds at the same place", and mixup needs the label and loss weight mixed with t
 * ``p_frame_mask`` > 0: with that probability a row's ``1..frame_mask_max`` consecutive frames
   are replaced by the same frames of a random *negative* row of the batch (real speakers put
   different sounds before, after and inside the phrase; labels are kept).
+* ``p_dim_mask`` > 0: with that probability 1..``dim_mask_max`` randomly chosen embedding
+  dimensions of a row (over all its frames) are replaced by those of a random negative row
+  (SpecAugment's frequency masking carried to embeddings, whose dimensions have no order).
 * ``feature_noise`` > 0: Gaussian noise of that many standard deviations of the batch's
   features is added to every row.
 """
@@ -29,7 +32,10 @@ def augment_features(
     mixup_alpha: float = 0.0,
     p_frame_mask: float = 0.0,
     frame_mask_max: int = 4,
+    frame_mask_rows: str = "all",
     feature_noise: float = 0.0,
+    p_dim_mask: float = 0.0,
+    dim_mask_max: int = 8,
     generator: torch.Generator | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Augmented copies of a batch.
@@ -50,12 +56,27 @@ def augment_features(
         neg = torch.nonzero(y <= 0.5).view(-1)
         if neg.numel():
             hit = torch.rand(b, generator=g, device=dev) < p_frame_mask
+            if frame_mask_rows == "negative":
+                hit = hit & (y <= 0.5)
+            elif frame_mask_rows == "positive":
+                hit = hit & (y > 0.5)
             length = torch.randint(1, max(1, int(frame_mask_max)) + 1, (b,), generator=g, device=dev)
             start = (torch.rand(b, generator=g, device=dev) * (f - length + 1)).long()
             frames = torch.arange(f, device=dev).view(1, f)
             mask = hit.view(b, 1) & (frames >= start.view(b, 1)) & (frames < (start + length).view(b, 1))
             donor = neg[torch.randint(0, neg.numel(), (b,), generator=g, device=dev)]
             x = torch.where(mask.unsqueeze(-1), x[donor], x)
+    if p_dim_mask > 0.0:
+        neg = torch.nonzero(y <= 0.5).view(-1)
+        if neg.numel():
+            d = x.shape[2]
+            hit = torch.rand(b, generator=g, device=dev) < p_dim_mask
+            count = torch.randint(1, min(d, max(1, int(dim_mask_max))) + 1, (b,), generator=g, device=dev)
+            # A random permutation's ranks per row: the dims ranked below ``count`` are masked.
+            rank = torch.rand(b, d, generator=g, device=dev).argsort(dim=1).argsort(dim=1)
+            mask = hit.view(b, 1) & (rank < count.view(b, 1))
+            donor = neg[torch.randint(0, neg.numel(), (b,), generator=g, device=dev)]
+            x = torch.where(mask.unsqueeze(1), x[donor], x)
     if mixup_alpha > 0.0:
         beta = torch.distributions.Beta(float(mixup_alpha), float(mixup_alpha))
         # Beta has no generator argument: draw with the global RNG (seeded by Lightning).
