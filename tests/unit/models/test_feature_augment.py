@@ -93,3 +93,16 @@ def test_feature_noise_scales_with_the_batch():
     x2, _ = augment_features(x, y, feature_noise=0.1, generator=torch.Generator().manual_seed(4))
     ratio = float((x2 - x).std() / x.std())
     assert 0.08 < ratio < 0.12
+
+
+def test_a_wrong_frame_mask_rows_is_a_config_error_naming_the_choices():
+    import pytest
+
+    from wakeforge.core.errors import ConfigError
+    from wakeforge.training.models.heads import DNNHead
+    from wakeforge.training.models.lit_module import WakeWordLitModule
+
+    head = DNNHead(n_frames=16, embedding_dim=96, layer_size=8)
+    with pytest.raises(ConfigError, match="all, negative or positive"):
+        WakeWordLitModule(head, frame_mask_rows="negatives")
+    assert WakeWordLitModule(head, frame_mask_rows="negative").hparams.frame_mask_rows == "negative"

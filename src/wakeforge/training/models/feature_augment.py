@@ -12,7 +12,8 @@ holds at the same place", and mixup needs the label and loss weight mixed with t
   closer to itself), and its target becomes ``lam * y_i + (1 - lam) * y_j``.
 * ``p_frame_mask`` > 0: with that probability a row's ``1..frame_mask_max`` consecutive frames
   are replaced by the same frames of a random *negative* row of the batch (real speakers put
-  different sounds before, after and inside the phrase; labels are kept).
+  different sounds before, after and inside the phrase; labels are kept). ``frame_mask_rows``
+  limits it to the negative or the positive rows (``"all"``: any row).
 * ``p_dim_mask`` > 0: with that probability 1..``dim_mask_max`` randomly chosen embedding
   dimensions of a row (over all its frames) are replaced by those of a random negative row
   (SpecAugment's frequency masking carried to embeddings, whose dimensions have no order).
@@ -52,8 +53,9 @@ def augment_features(
     if b < 2:
         return x, y
     g = generator
+    # Rows a mask may copy from (frame and dimension masks alike).
+    neg = torch.nonzero(y <= 0.5).view(-1)
     if p_frame_mask > 0.0:
-        neg = torch.nonzero(y <= 0.5).view(-1)
         if neg.numel():
             hit = torch.rand(b, generator=g, device=dev) < p_frame_mask
             if frame_mask_rows == "negative":
@@ -67,7 +69,6 @@ def augment_features(
             donor = neg[torch.randint(0, neg.numel(), (b,), generator=g, device=dev)]
             x = torch.where(mask.unsqueeze(-1), x[donor], x)
     if p_dim_mask > 0.0:
-        neg = torch.nonzero(y <= 0.5).view(-1)
         if neg.numel():
             d = x.shape[2]
             hit = torch.rand(b, generator=g, device=dev) < p_dim_mask

@@ -89,15 +89,13 @@ class WakeWordLitModule(LightningModule):
         x = x.float()
         y = y.float().view(-1)
         hp = self.hparams
-        p_dim_mask = float(hp.get("p_dim_mask", 0.0))
-        if hp.mixup_alpha > 0 or hp.p_frame_mask > 0 or hp.feature_noise > 0 or p_dim_mask > 0:
+        if hp.mixup_alpha > 0 or hp.p_frame_mask > 0 or hp.feature_noise > 0 or hp.p_dim_mask > 0:
             from wakeforge.training.models.feature_augment import augment_features
 
             x, y = augment_features(
                 x, y, mixup_alpha=hp.mixup_alpha, p_frame_mask=hp.p_frame_mask,
                 frame_mask_max=hp.frame_mask_max, feature_noise=hp.feature_noise,
-                p_dim_mask=p_dim_mask, dim_mask_max=int(hp.get("dim_mask_max", 8)),
-                frame_mask_rows=str(hp.get("frame_mask_rows", "all")),
+                frame_mask_rows=hp.frame_mask_rows, p_dim_mask=hp.p_dim_mask, dim_mask_max=hp.dim_mask_max,
             )
         member_outputs = getattr(self.head, "member_outputs", None)
         if member_outputs is not None and getattr(self.head, "n_members", 1) > 1:
