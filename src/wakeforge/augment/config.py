@@ -64,6 +64,10 @@ class AugmentationConfig:
     pitch_shift_semitones: Range = (-3.0, 3.0)
     p_gain: float = 1.0
     gain_db: Range = (-12.0, 6.0)
+    #: Hard clipping at full scale (an input level too hot for the converter): the row is
+    #: brought to peak 1, driven this many dB further and clipped at +-1, level not restored.
+    p_clip: float = 0.0
+    clip_drive_db: Range = (3.0, 15.0)
     #: Positives end this long before the window end, seconds (placement).
     end_jitter_s: Range = (0.0, 0.2)
     #: RMS level of the noise that fills windows around clips, dBFS (placement).
@@ -106,6 +110,8 @@ class AugmentationConfig:
             raise ConfigError("augmentation.speed_factor must lie within [0.5, 2.0]")
         if not 0.5 <= self.tempo_factor[0] <= self.tempo_factor[1] <= 2.0:
             raise ConfigError("augmentation.tempo_factor must lie within [0.5, 2.0]")
+        if self.clip_drive_db[0] < 0:
+            raise ConfigError("augmentation.clip_drive_db must be >= 0 dB")
         if not 0.5 <= self.vtlp_factor[0] <= self.vtlp_factor[1] <= 2.0:
             raise ConfigError("augmentation.vtlp_factor must lie within [0.5, 2.0]")
 

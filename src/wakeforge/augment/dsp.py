@@ -311,6 +311,25 @@ def tanh_distortion(x: Tensor, drive_db: Tensor) -> Tensor:
     return match_rms(torch.tanh(gain * x / peak), x)
 
 
+def hard_clip(x: Tensor, drive_db: Tensor) -> Tensor:
+    """Full-scale clipping: each row brought to peak 1, driven ``drive_db`` further, clipped at +-1.
+
+    Unlike :func:`tanh_distortion` the level is not restored: a clipped recording is as loud
+    as the converter allows, with flattened peaks (real recordings from a close or hot
+    microphone look like this).
+
+    Args:
+        x: ``[B, T]`` waveforms.
+        drive_db: ``[B]`` drive above full scale in dB (0 dB leaves the row peak-normalised).
+
+    Returns:
+        ``[B, T]`` waveforms within [-1, 1].
+    """
+    peak = x.abs().amax(dim=-1, keepdim=True).clamp(min=_EPS)
+    gain = torch.pow(10.0, drive_db / 20.0)[:, None]
+    return (gain * x / peak).clamp(-1.0, 1.0)
+
+
 def pitch_shift(
     x: Tensor,
     semitones: Tensor,

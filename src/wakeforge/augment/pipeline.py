@@ -10,6 +10,7 @@ probability from ``conf/augmentation/*.yaml``):
 5. parametric EQ and one of low-pass / high-pass / band-pass / band-stop (the device),
 6. tanh distortion (cheap amplifiers, clipping),
 7. gain (distance and input level),
+8. hard clipping at full scale (a hot input level; off by default),
 
 then a row is peak-normalised only if it would clip. openWakeWord applies the room after the
 background (reverberating the noise too) and picks filters, noise and background per batch;
@@ -128,7 +129,7 @@ class Augmenter(nn.Module):
             f"rirs={self.rir_bank.shape[0]}, backgrounds={self.background_bank.shape[0]}, "
             f"p_rir={c.p_rir}, p_background={c.p_background}, p_colored_noise={c.p_colored_noise}, "
             f"p_eq={c.p_eq}, p_filter={c.p_filter}, p_distortion={c.p_distortion}, "
-            f"p_pitch_shift={c.p_pitch_shift}, p_gain={c.p_gain}"
+            f"p_pitch_shift={c.p_pitch_shift}, p_gain={c.p_gain}, p_clip={c.p_clip}"
         )
 
     @torch.no_grad()
@@ -193,6 +194,11 @@ class Augmenter(nn.Module):
         idx = self._select(c.p_gain, batch, g, dev)
         if idx is not None:
             x[idx] = self._run_ta("gain", x[idx], g)
+
+        idx = self._select(c.p_clip, batch, g, dev)
+        if idx is not None:
+            drive = _uniform(c.clip_drive_db, idx.numel(), g).to(dev)
+            x[idx] = dsp.hard_clip(x[idx], drive)
 
         peak = x.abs().amax(dim=-1, keepdim=True)
         x = torch.where(peak > 1.0, x / peak.clamp(min=1.0), x)

@@ -105,6 +105,9 @@ def _fingerprint(cfg: DictConfig, names: list[str], rounds: int) -> str:
         # key existed, so their finished stage 2 stays valid.
         aug.pop("p_vtlp", None)
         aug.pop("vtlp_factor", None)
+    if not float(aug.get("p_clip", 0.0) or 0.0):  # the same for hard clipping (added later)
+        aug.pop("p_clip", None)
+        aug.pop("clip_drive_db", None)
     parts = {
         "names": names,
         "rounds": rounds,

@@ -213,6 +213,8 @@ class AugmentationSchema:
     pitch_shift_semitones: List[float] = field(default_factory=lambda: [-3.0, 3.0])
     gain_db: List[float] = field(default_factory=lambda: [-12.0, 6.0])
     p_gain: float = 1.0
+    p_clip: float = 0.0
+    clip_drive_db: List[float] = field(default_factory=lambda: [3.0, 15.0])
     end_jitter_s: List[float] = field(default_factory=lambda: [0.0, 0.2])
     pad_dbfs: List[float] = field(default_factory=lambda: [-90.0, -40.0])
     p_speed: float = 0.5

@@ -76,6 +76,18 @@ def test_tanh_distortion_keeps_rms():
     assert torch.allclose(dsp.power(y), dsp.power(x), rtol=1e-4)
 
 
+def test_hard_clip_reaches_full_scale_and_flattens_peaks():
+    x = torch.randn(3, 8000) * 0.05
+    y = dsp.hard_clip(x, torch.tensor([0.0, 6.0, 15.0]))
+    assert float(y.abs().max()) <= 1.0
+    assert torch.allclose(y.abs().amax(dim=-1), torch.ones(3))  # every row at full scale
+    assert torch.allclose(y[0], x[0] / x[0].abs().max())  # 0 dB drive: peak-normalised only
+    clipped = (y.abs() >= 1.0).float().mean(dim=-1)
+    assert clipped[0] < clipped[1] < clipped[2] and clipped[2] > 0.01
+    level = dsp.power(y)
+    assert level[2] > level[1] > level[0] > dsp.power(x)[0]  # level is not restored
+
+
 def test_fft_size_is_smooth():
     for n in (47999, 32000, 33025):
         m = dsp._fft_size(n)

@@ -18,6 +18,7 @@ ALL_OFF = dict(  # noqa: C408 - keyword form reads like the config
     p_distortion=0.0,
     p_pitch_shift=0.0,
     p_gain=0.0,
+    p_clip=0.0,
 )
 
 
