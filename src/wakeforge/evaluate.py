@@ -46,7 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "recommended threshold may be (default 0.5)")
     p.add_argument("--target-fa-per-hour", type=float, default=0.5,
                    help="recommend the lowest threshold (>= --threshold) with at most this many "
-                   "false accepts per hour (default 0.5)")
+                   "false accepts per hour, counted as whole false accepts over the negatives' "
+                   "hours rounded up (default 0.5)")
     p.add_argument("--refractory-s", type=float, default=2.0,
                    help="no new activation this long after one (default 2.0 s)")
     p.add_argument("--snr-db", type=float, default=None,

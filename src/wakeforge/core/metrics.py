@@ -303,6 +303,46 @@ def det_curve(
     }
 
 
+def allowed_false_accepts(target_fa_per_hour: float, hours: float) -> int:
+    """Whole false accepts a per-hour target allows in ``hours`` of audio, rounded up.
+
+    A held-out set shorter than ``1 / target`` hours cannot tell 0.5 false accepts an hour
+    from 3: requiring zero in it makes the threshold the score of the single worst sentence
+    (one synthetic sentence set a "smart mirror" card at 0.955 while the next scored 0.33).
+    Rounding up lets one through, which is what the target rate expects in such a set now and
+    then (Poisson: 14 % of 0.29 h sets at 0.5 an hour have one); long sets are unaffected.
+
+    Example:
+        >>> allowed_false_accepts(0.5, 0.29), allowed_false_accepts(0.5, 10.0), allowed_false_accepts(0.0, 5.0)
+        (1, 5, 0)
+    """
+    if target_fa_per_hour <= 0 or hours <= 0:
+        return 0
+    return int(math.ceil(target_fa_per_hour * hours - 1e-9))
+
+
+def threshold_for_count(det: dict[str, Any], max_false_accepts: int) -> float | None:
+    """Lowest threshold of a DET curve at and above which at most ``max_false_accepts`` occur.
+
+    The count version of :func:`threshold_for_target` (see :func:`allowed_false_accepts`).
+
+    Example:
+        >>> det = {"thresholds": [0.1, 0.5, 0.9], "false_accepts": [9, 1, 0]}
+        >>> threshold_for_count(det, 1), threshold_for_count(det, 0)
+        (0.5, 0.9)
+    """
+    thr = list(det["thresholds"])
+    counts = det.get("false_accepts")
+    if not thr or counts is None or any(v is None for v in counts):
+        return None
+    best: float | None = None
+    for t, v in zip(reversed(thr), reversed(list(counts)), strict=True):
+        if v > max_false_accepts:
+            break
+        best = float(t)
+    return best
+
+
 def threshold_for_target(det: dict[str, Any], target_fa_per_hour: float) -> float | None:
     """Lowest threshold of a DET curve at and above which FA/hour stays ``<= target``.
 

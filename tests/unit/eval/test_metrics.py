@@ -10,6 +10,7 @@ import pytest
 from wakeforge.core.metrics import (
     ActivationTracker,
     activation_frames,
+    allowed_false_accepts,
     count_activations,
     default_thresholds,
     det_curve,
@@ -17,6 +18,7 @@ from wakeforge.core.metrics import (
     frame_level_false_positives,
     recall,
     refractory_frames_for,
+    threshold_for_count,
     threshold_for_target,
     top_peaks,
 )
@@ -104,6 +106,20 @@ def test_det_curve_hand_computed():
     assert threshold_for_target(det, 4.0) == 0.5
     assert threshold_for_target(det, 0.0) == 0.85
     assert det_curve([0.9], [], hours=0.0, thresholds=[0.5])["false_accepts_per_hour"] == [None]
+
+
+def test_held_out_count_rule_tolerates_one_false_accept_in_a_short_set():
+    # 0.25 h of negatives as above: one bump at 0.8, one at 0.4.
+    neg = [seq(100, (40, 45, 0.8)), seq(50, (10, 12, 0.4))]
+    det = det_curve(np.array([0.9, 0.6, 0.3]), neg, hours=0.25, thresholds=[0.2, 0.5, 0.85])
+    assert allowed_false_accepts(0.5, 0.25) == 1      # 0.125 expected -> one tolerated
+    assert threshold_for_count(det, allowed_false_accepts(0.5, 0.25)) == 0.5
+    assert threshold_for_target(det, 0.5) == 0.85     # the per-hour point estimate needs zero
+    assert allowed_false_accepts(0.5, 10.0) == 5 and allowed_false_accepts(0.5, 10.2) == 6
+    assert allowed_false_accepts(0.0, 1.0) == 0 and allowed_false_accepts(1.0, 0.0) == 0
+    assert threshold_for_count(det, 0) == 0.85 and threshold_for_count(det, 2) == 0.2
+    det = {"thresholds": [0.1, 0.2, 0.3], "false_accepts": [0, 2, 0]}  # non-monotone counts
+    assert threshold_for_count(det, 1) == 0.3
 
 
 def test_threshold_for_target_handles_non_monotone_counts():

@@ -168,7 +168,9 @@ def evaluate_model(
     neg_streams = [n.scores for n in neg_hours]
     hours = sum(n.duration_s for n in neg_hours) / 3600.0
     det = metrics.det_curve(pos_max, neg_streams, hours, thresholds, refractory_frames=refr)
-    thr_target = metrics.threshold_for_target(det, target_fa_per_hour) if neg_hours else None
+    # The target as a whole count over the held-out hours, rounded up (metrics.allowed_false_accepts).
+    thr_target = (metrics.threshold_for_count(det, metrics.allowed_false_accepts(target_fa_per_hour, hours))
+                  if neg_hours else None)
     rec_thr, target_met = recommend_threshold(thr_target, threshold, has_hours=bool(neg_hours))
 
     n_fa = sum(metrics.count_activations(s, threshold, refr) for s in neg_streams)

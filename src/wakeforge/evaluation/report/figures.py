@@ -24,7 +24,8 @@ NEAR_MISS_GROUPS = ("adversarial",)
 
 #: How the recommended threshold is chosen (card, log, report and summary say this).
 THRESHOLD_RULE = ("the lowest threshold >= {floor:g} at which {audio} gives "
-                  "<= {target:g} false accepts per hour (every higher threshold too)")
+                  "<= {target:g} false accepts per hour, counted as whole false accepts over its "
+                  "hours rounded up (every higher threshold too)")
 
 
 def recommend_threshold(threshold_at_target: float | None, floor: float, *, has_hours: bool) -> tuple[float, bool | None]:
