@@ -44,8 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--suite", required=True, metavar="DIR",
                    help="folder with positives/<phrase>/, negatives/<set>/, noise/<set>/")
-    p.add_argument("--model", nargs="+", required=True, metavar="[LABEL=]MODEL",
-                   help=".onnx/.tflite files or model names, optionally labelled LABEL=MODEL")
+    # extend: `--model a.onnx --model b.onnx` scores both (a plain nargs="+" kept only the last).
+    p.add_argument("--model", nargs="+", action="extend", required=True, metavar="[LABEL=]MODEL",
+                   help=".onnx/.tflite files or model names, optionally labelled LABEL=MODEL "
+                   "(several after one --model, or --model repeated)")
     p.add_argument("--phrase", default=None,
                    help="phrase of models whose card/file name does not say (e.g. 'computer')")
     p.add_argument("--threshold", type=float, default=0.5,

@@ -218,7 +218,7 @@ def test_cli_labels_and_phrase_from_file_name(tiny_suite, tone_head, tmp_path, c
     bob = tmp_path / "m" / "bob.onnx"
     bob.parent.mkdir()
     bob.write_bytes(Path(tone_head).read_bytes())
-    rc = main(["--suite", str(tiny_suite), "--model", f"a={bob}", f"b={tone_head}",
+    rc = main(["--suite", str(tiny_suite), "--model", f"a={bob}", "--model", f"b={tone_head}",
                "--phrase", "bob", "--out", str(tmp_path / "o"), "--cache", str(tmp_path / "c"),
                "--workers", "1", "--snr-db", "-1"])
     assert rc == 0
