@@ -309,8 +309,8 @@ def allowed_false_accepts(target_fa_per_hour: float, hours: float) -> int:
     A held-out set shorter than ``1 / target`` hours cannot tell 0.5 false accepts an hour
     from 3: requiring zero in it makes the threshold the score of the single worst sentence
     (one synthetic sentence set a "smart mirror" card at 0.955 while the next scored 0.33).
-    Rounding up lets one through, which is what the target rate expects in such a set now and
-    then (Poisson: 14 % of 0.29 h sets at 0.5 an hour have one); long sets are unaffected.
+    Rounding up lets one through, which the target rate itself gives such a set now and then
+    (Poisson: about 13 % of 0.29 h sets at 0.5 an hour hold one); long sets gain at most one.
 
     Example:
         >>> allowed_false_accepts(0.5, 0.29), allowed_false_accepts(0.5, 10.0), allowed_false_accepts(0.0, 5.0)
@@ -331,13 +331,18 @@ def threshold_for_count(det: dict[str, Any], max_false_accepts: int) -> float | 
         >>> threshold_for_count(det, 1), threshold_for_count(det, 0)
         (0.5, 0.9)
     """
-    thr = list(det["thresholds"])
-    counts = det.get("false_accepts")
-    if not thr or counts is None or any(v is None for v in counts):
+    return _lowest_passing(det["thresholds"], det.get("false_accepts"), max_false_accepts)
+
+
+def _lowest_passing(thresholds: Sequence[float], values: Sequence[float | None] | None,
+                    limit: float) -> float | None:
+    """Lowest threshold at and above which every value stays ``<= limit`` (None: none does)."""
+    thr = list(thresholds)
+    if not thr or values is None or any(v is None for v in values):
         return None
     best: float | None = None
-    for t, v in zip(reversed(thr), reversed(list(counts)), strict=True):
-        if v > max_false_accepts:
+    for t, v in zip(reversed(thr), reversed(list(values)), strict=True):
+        if v > limit:
             break
         best = float(t)
     return best
@@ -363,16 +368,7 @@ def threshold_for_target(det: dict[str, Any], target_fa_per_hour: float) -> floa
         >>> threshold_for_target(det, 0.5), threshold_for_target(det, 0.0)
         (0.5, 0.9)
     """
-    thr = list(det["thresholds"])
-    fa = det["false_accepts_per_hour"]
-    if not thr or any(v is None for v in fa):
-        return None
-    best: float | None = None
-    for t, v in zip(reversed(thr), reversed(list(fa)), strict=True):
-        if v > target_fa_per_hour:
-            break
-        best = float(t)
-    return best
+    return _lowest_passing(det["thresholds"], det["false_accepts_per_hour"], target_fa_per_hour)
 
 
 def recall_at(det: dict[str, Any], threshold: float | None) -> float | None:
