@@ -52,6 +52,7 @@ def load_background_bank(
     segment_s: float = 4.0,
     generated_seconds: float = 600.0,
     sample_rate_hz: int = SAMPLE_RATE_HZ,
+    household_share: float = 0.0,
 ) -> torch.Tensor:
     """Build the background bank from folders, or generate one offline.
 
@@ -66,6 +67,7 @@ def load_background_bank(
         segment_s: length of each segment, in seconds (at least the training window).
         generated_seconds: audio generated when no folder is given, in seconds.
         sample_rate_hz: sample rate of the bank.
+        household_share: share of generated segments that are household sounds.
 
     Returns:
         ``[n, round(segment_s * sample_rate_hz)]`` float32 tensor, ``n >= 1``.
@@ -85,12 +87,13 @@ def load_background_bank(
     if not paths:
         n_gen = max(1, min(max_rows, round(generated_seconds / segment_s)))
         speech = _load_speech(extra_clips, rng, sample_rate_hz)
-        bank = generate_segments(n_gen, seg_len, rng, speech, sample_rate_hz)
+        bank = generate_segments(n_gen, seg_len, rng, speech, sample_rate_hz, household_share=household_share)
         log.info(
-            "backgrounds: generated %d segments of %.1f s (noise, tones%s)",
+            "backgrounds: generated %d segments of %.1f s (noise, tones%s%s)",
             n_gen,
             segment_s,
             ", babble" if speech else "",
+            f", {household_share:.0%} household" if household_share > 0 else "",
         )
         return torch.from_numpy(bank)
 

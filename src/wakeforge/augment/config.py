@@ -46,6 +46,9 @@ class AugmentationConfig:
     background_max_s: float = 3600.0
     #: Background audio generated when no folder is given, seconds.
     background_generated_s: float = 600.0
+    #: Share of the generated backgrounds that are household sounds (running water, a motor,
+    #: clinks, knocks, rustles); the rest stay noise, tones and babble.
+    background_household_share: float = 0.0
     p_background: float = 0.75
     #: Background SNR range, dB, against the active (non-pause) level of the clip.
     snr_db: Range = (-5.0, 15.0)
@@ -110,6 +113,10 @@ class AugmentationConfig:
             raise ConfigError("augmentation.speed_factor must lie within [0.5, 2.0]")
         if not 0.5 <= self.tempo_factor[0] <= self.tempo_factor[1] <= 2.0:
             raise ConfigError("augmentation.tempo_factor must lie within [0.5, 2.0]")
+        if not 0.0 <= float(self.background_household_share) < 1.0:
+            raise ConfigError(
+                f"augmentation.background_household_share={self.background_household_share} must be in [0, 1)"
+            )
         if self.clip_drive_db[0] < 0:
             raise ConfigError("augmentation.clip_drive_db must be >= 0 dB")
         if not 0.5 <= self.vtlp_factor[0] <= self.vtlp_factor[1] <= 2.0:

@@ -370,5 +370,6 @@ def build_augmenter(
         segment_s=config.background_segment_s,
         generated_seconds=config.background_generated_s,
         sample_rate_hz=sample_rate_hz,
+        household_share=config.background_household_share,
     )
     return Augmenter(config, rirs, backgrounds, seed=seed, sample_rate_hz=sample_rate_hz).to(device)

@@ -108,6 +108,8 @@ def _fingerprint(cfg: DictConfig, names: list[str], rounds: int) -> str:
     if not float(aug.get("p_clip", 0.0) or 0.0):  # the same for hard clipping (added later)
         aug.pop("p_clip", None)
         aug.pop("clip_drive_db", None)
+    if not float(aug.get("background_household_share", 0.0) or 0.0):  # and household backgrounds
+        aug.pop("background_household_share", None)
     parts = {
         "names": names,
         "rounds": rounds,

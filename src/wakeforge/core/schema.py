@@ -197,6 +197,7 @@ class AugmentationSchema:
     # Whole seconds (ints, as in the YAML, so stage 2's settings fingerprint is unchanged).
     background_max_s: int = 3600
     background_generated_s: int = 600
+    background_household_share: float = 0.0
     p_background: float = 0.75
     snr_db: List[float] = field(default_factory=lambda: [-5.0, 15.0])
     p_colored_noise: float = 0.25

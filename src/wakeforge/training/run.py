@@ -31,6 +31,9 @@ def run_fingerprint(cfg: DictConfig) -> str:
         for key, off in FEATURE_AUGMENT_OFF.items():
             if key in model and model[key] == off:
                 model.pop(key)
+        head = model.get("head")
+        if isinstance(head, dict) and not float(head.get("dropout", 0.0) or 0.0):
+            head.pop("dropout", None)  # the same for the head's dropout (added later)
     # New features (stage 2 reran) start a new run instead of resuming a model of the old data.
     from wakeforge.core.layout import features_dir
 

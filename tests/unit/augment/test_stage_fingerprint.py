@@ -20,3 +20,9 @@ def test_hard_clipping_off_keeps_old_fingerprint_on_changes_it():
     on = _fingerprint(_cfg(p_clip=0.25, clip_drive_db=[3.0, 15.0]), ["positive"], 1)
     assert on != old
     assert _fingerprint(_cfg(p_clip=0.25, clip_drive_db=[3.0, 9.0]), ["positive"], 1) != on
+
+
+def test_household_backgrounds_off_keep_old_fingerprint_on_change_it():
+    old = _fingerprint(_cfg(), ["background", "1000"], 1)
+    assert _fingerprint(_cfg(background_household_share=0.0), ["background", "1000"], 1) == old
+    assert _fingerprint(_cfg(background_household_share=0.3), ["background", "1000"], 1) != old

@@ -11,15 +11,21 @@ import torch
 from torch import nn
 
 
-def _dnn(n_frames: int, embedding_dim: int, layer_size: int, n_blocks: int) -> nn.Sequential:
+def _dnn(n_frames: int, embedding_dim: int, layer_size: int, n_blocks: int, dropout: float = 0.0) -> nn.Sequential:
+    # Dropout layers only when asked for: they hold no weights, but they shift the Sequential's
+    # indices, and heads trained without them must keep their state-dict names.
+    def drop() -> list[nn.Module]:
+        return [nn.Dropout(dropout)] if dropout > 0 else []
+
     layers: list[nn.Module] = [
         nn.Flatten(),
         nn.Linear(n_frames * embedding_dim, layer_size),
         nn.LayerNorm(layer_size),
         nn.ReLU(),
+        *drop(),
     ]
     for _i in range(n_blocks):
-        layers += [nn.Linear(layer_size, layer_size), nn.LayerNorm(layer_size), nn.ReLU()]
+        layers += [nn.Linear(layer_size, layer_size), nn.LayerNorm(layer_size), nn.ReLU(), *drop()]
     layers += [nn.Linear(layer_size, 1), nn.Sigmoid()]
     return nn.Sequential(*layers)
 
@@ -40,6 +46,8 @@ class DNNHead(nn.Module):
         layer_size: hidden width of each member (openWakeWord: layer_size).
         n_blocks: hidden blocks after the first projection.
         n_members: networks averaged (1: openWakeWord's plain dnn head).
+        dropout: share of hidden units zeroed after each block while training (0: none);
+            inactive in evaluation and absent from the exported graph's arithmetic.
 
     Example:
         >>> DNNHead()(torch.zeros(2, 16, 96)).shape
@@ -55,21 +63,24 @@ class DNNHead(nn.Module):
         layer_size: int = 32,
         n_blocks: int = 1,
         n_members: int = 1,
+        dropout: float = 0.0,
         **_: object,
     ) -> None:
         super().__init__()
-        if int(n_members) < 1:
-            from wakeforge.core.errors import ConfigError
+        from wakeforge.core.errors import ConfigError
 
+        if int(n_members) < 1:
             raise ConfigError(f"model.head.n_members={n_members} must be >= 1")
+        if not 0.0 <= float(dropout) < 1.0:
+            raise ConfigError(f"model.head.dropout={dropout} must be in [0, 1)")
         self.n_frames = n_frames
         self.embedding_dim = embedding_dim
         self.n_members = int(n_members)
         if self.n_members == 1:
-            self.net = _dnn(n_frames, embedding_dim, layer_size, n_blocks)
+            self.net = _dnn(n_frames, embedding_dim, layer_size, n_blocks, float(dropout))
         else:
             self.members = nn.ModuleList(
-                _dnn(n_frames, embedding_dim, layer_size, n_blocks) for _ in range(self.n_members)
+                _dnn(n_frames, embedding_dim, layer_size, n_blocks, float(dropout)) for _ in range(self.n_members)
             )
 
     def member_outputs(self, x: torch.Tensor) -> torch.Tensor:
