@@ -186,6 +186,8 @@ CASES: dict[str, Case] = {
     # The schema (wakeforge/core/schema.py): an enum at compose, a range in __post_init__.
     "E39": Case("hydra", ["tts.engines=[nope]"]),
     "E40": Case("train", ["augmentation.rounds=-1"]),
+    # The head's own rule (wakeforge.training.models.heads), checked before stage 1.
+    "E41": Case("train", ["model.head.dropout=2"]),
 }
 
 

@@ -105,9 +105,21 @@ def _check_features(cfg: DictConfig) -> list[Problem]:
     return []
 
 
+def _check_head(cfg: DictConfig) -> list[Problem]:
+    """The dnn head's options, checked by the head's own rule before any stage runs (the head
+    itself is only built in stage 3, after generate and augment)."""
+    model = cfg.get("model") or {}
+    head = model.get("head") or {}
+    if model.get("model_type", "dnn") != "dnn" or not head:
+        return []
+    from wakeforge.training.models.heads import dnn_option_problems
+
+    return [Problem("model.head", m) for m in dnn_option_problems(head.get("n_members", 1), head.get("dropout", 0.0))]
+
+
 def problems(cfg: DictConfig, stages: Sequence[str]) -> list[Problem]:
-    """Stage 3's findings (the batch mix always: stage 2 makes the classes it names)."""
-    out = _check_counts(cfg)
+    """Stage 3's findings (the batch mix and the head always: stage 2 makes the classes it names)."""
+    out = _check_counts(cfg) + _check_head(cfg)
     if "train" in stages:
         out += _check_feature_files(cfg)
         if "augment" not in stages and not cfg.data.get("stream"):

@@ -32,7 +32,7 @@ def run_fingerprint(cfg: DictConfig) -> str:
             if key in model and model[key] == off:
                 model.pop(key)
         head = model.get("head")
-        if isinstance(head, dict) and not float(head.get("dropout", 0.0) or 0.0):
+        if isinstance(head, dict) and head.get("dropout", 0.0) in (0, 0.0, None):
             head.pop("dropout", None)  # the same for the head's dropout (added later)
     # New features (stage 2 reran) start a new run instead of resuming a model of the old data.
     from wakeforge.core.layout import features_dir
@@ -107,12 +107,26 @@ def run_training(cfg: DictConfig) -> dict[str, Any]:
     datamodule = build_datamodule(cfg)
     from wakeforge.augment.stage import negative_windows_per_clip
 
-    model = hydra.utils.instantiate(
-        cfg.model,
-        clip_duration_s=float(cfg.data.clip_duration_s),
-        negative_windows_per_clip=negative_windows_per_clip(cfg),
-        _convert_="partial",
-    )
+    from hydra.errors import InstantiationException
+
+    from wakeforge.core.errors import WakeforgeError
+
+    try:
+        model = hydra.utils.instantiate(
+            cfg.model,
+            clip_duration_s=float(cfg.data.clip_duration_s),
+            negative_windows_per_clip=negative_windows_per_clip(cfg),
+            _convert_="partial",
+        )
+    except InstantiationException as exc:
+        # A bad value in model.* (e.g. model.head.dropout=2) is the user's mistake: show our one
+        # line, not Hydra's wrapper around it.
+        cause = exc.__cause__
+        while cause is not None and not isinstance(cause, WakeforgeError):
+            cause = cause.__cause__
+        if cause is not None:
+            raise cause from None
+        raise
 
     callbacks: list[Any] = []
     for name, cb_cfg in (cfg.get("callbacks") or {}).items():

@@ -34,7 +34,7 @@ def test_no_dropout_keeps_state_dict_names_and_rejects_bad_values():
                      "net.4.bias", "net.5.weight", "net.5.bias", "net.7.weight", "net.7.bias"]
     with_drop = DNNHead(layer_size=8, n_members=1, dropout=0.2)
     assert sum(isinstance(m, torch.nn.Dropout) for m in with_drop.modules()) == 2
-    for bad in (-0.1, 1.0):
+    for bad in (-0.1, 1.0, "lots"):
         with pytest.raises(ConfigError, match="dropout"):
             DNNHead(dropout=bad)
 

@@ -30,6 +30,26 @@ def _dnn(n_frames: int, embedding_dim: int, layer_size: int, n_blocks: int, drop
     return nn.Sequential(*layers)
 
 
+def dnn_option_problems(n_members: object = 1, dropout: object = 0.0) -> list[str]:
+    """Messages for out-of-range dnn head options (the constructor raises the first; stage 3's
+    preflight reports them before stage 1 starts)."""
+    out = []
+    try:
+        bad_members = int(n_members) < 1  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        bad_members = True
+    if bad_members:
+        out.append(f"model.head.n_members={n_members} must be >= 1")
+    try:
+        d = float(dropout)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        out.append(f"model.head.dropout={dropout!r} must be a number in [0, 1)")
+    else:
+        if not 0.0 <= d < 1.0:
+            out.append(f"model.head.dropout={d} must be in [0, 1)")
+    return out
+
+
 class DNNHead(nn.Module):
     """Flatten -> (Linear + LayerNorm + ReLU) x ``n_blocks`` -> Linear -> sigmoid.
 
@@ -67,20 +87,20 @@ class DNNHead(nn.Module):
         **_: object,
     ) -> None:
         super().__init__()
-        from wakeforge.core.errors import ConfigError
+        problems = dnn_option_problems(n_members, dropout)
+        if problems:
+            from wakeforge.core.errors import ConfigError
 
-        if int(n_members) < 1:
-            raise ConfigError(f"model.head.n_members={n_members} must be >= 1")
-        if not 0.0 <= float(dropout) < 1.0:
-            raise ConfigError(f"model.head.dropout={dropout} must be in [0, 1)")
+            raise ConfigError(problems[0])
+        dropout = float(dropout)
         self.n_frames = n_frames
         self.embedding_dim = embedding_dim
         self.n_members = int(n_members)
         if self.n_members == 1:
-            self.net = _dnn(n_frames, embedding_dim, layer_size, n_blocks, float(dropout))
+            self.net = _dnn(n_frames, embedding_dim, layer_size, n_blocks, dropout)
         else:
             self.members = nn.ModuleList(
-                _dnn(n_frames, embedding_dim, layer_size, n_blocks, float(dropout)) for _ in range(self.n_members)
+                _dnn(n_frames, embedding_dim, layer_size, n_blocks, dropout) for _ in range(self.n_members)
             )
 
     def member_outputs(self, x: torch.Tensor) -> torch.Tensor:
