@@ -14,7 +14,9 @@ activations with a 1.2 s refractory period; for a model of one phrase the other 
 positives are negatives too; ``--snr-db`` also scores the positives with the suite's noise mixed
 in. The streaming features are cached (``--cache``), so scoring more models later costs no
 second feature pass. Prints a table per phrase and writes ``benchmark.json``,
-``benchmark.txt`` and ``det_<phrase>.png`` (one curve per model) to ``--out``. Counting rules:
+``benchmark.txt`` and ``det_<phrase>.png`` (one curve per model) to ``--out``; ``--breakdown``
+adds recall by quartile of the clips' speech level, noise floor, spoken length and peak
+(``breakdown_<phrase>.png``). Counting rules:
 :mod:`wakeforge.evaluation.benchmark`.
 
 ``--model`` takes ``.onnx`` / ``.tflite`` files or model names (``python -m wakeforge.detect
@@ -72,6 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=0,
                    help="processes for the feature pass (default 0: all cores)")
     p.add_argument("--seed", type=int, default=0, help="seed of the start-up and mixing noise")
+    p.add_argument("--breakdown", action="store_true",
+                   help="also count recall by quartile of each positive clip's speech level, "
+                   "noise floor, spoken length and peak (table, benchmark.json, "
+                   "breakdown_<phrase>.png): which real clips are missed")
     p.add_argument("--json", action="store_true", help="print benchmark.json instead of tables")
     return p
 
@@ -145,14 +151,16 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
         snr_db=None if args.snr_db is not None and args.snr_db < 0 else args.snr_db,
         noise_paths=args.noise, refractory_s=args.refractory_s, threshold=args.threshold,
         settings=Settings(pad_s=args.pad_s, gap_s=args.gap_s, seed=args.seed),
-        workers=args.workers,
+        workers=args.workers, breakdown=args.breakdown,
     )
     if args.json:
         print((out_dir / "benchmark.json").read_text(), file=out, end="", flush=True)
     else:
         print(format_tables(result), file=out, flush=True)
         print(f"\nwrote {out_dir / 'benchmark.json'}, DET plots: "
-              + (", ".join(result.get("plots", {}).values()) or "none"), file=out, flush=True)
+              + (", ".join(result.get("plots", {}).values()) or "none")
+              + ("; breakdown plots: " + ", ".join(result["breakdown_plots"].values())
+                 if result.get("breakdown_plots") else ""), file=out, flush=True)
     return 0
 
 

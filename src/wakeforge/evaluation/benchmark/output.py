@@ -41,6 +41,10 @@ def write_outputs(result: dict[str, Any], out_dir: Path) -> None:
                          "real clips", targets=list(FA_TARGETS))
         plots[phrase] = str(path)
     result["plots"] = plots
+    if any(m.get("breakdown") for m in result["models"]):
+        from wakeforge.evaluation.benchmark.breakdown import plot_breakdowns
+
+        result["breakdown_plots"] = plot_breakdowns(result, out_dir)
     write_text_atomic(out_dir / "benchmark.txt", format_tables(result) + "\n")
 
 
@@ -104,6 +108,10 @@ def format_tables(result: dict[str, Any]) -> str:
     if result.get("skipped_files"):
         lines.append(f"\nskipped {len(result['skipped_files'])} unreadable files "
                      "(listed in benchmark.json)")
+    if any(m.get("breakdown") for m in result["models"]):
+        from wakeforge.evaluation.benchmark.breakdown import format_breakdowns
+
+        lines.append(format_breakdowns(result))
     f = result["features"]
     lines.append(f"\nfeatures: {f['units_computed']} of {f['units']} units computed "
                  f"({f['feature_seconds']} s), rest from the cache {f['cache_dir']}")

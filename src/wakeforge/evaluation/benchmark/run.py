@@ -29,8 +29,13 @@ def run_benchmark(
     workers: int = 0,
     feature_paths: Any = None,
     progress: bool = True,
+    breakdown: bool = False,
 ) -> dict[str, Any]:
-    """Benchmark models on a suite; write ``benchmark.json`` and DET plots to ``out_dir``."""
+    """Benchmark models on a suite; write ``benchmark.json`` and DET plots to ``out_dir``.
+
+    ``breakdown``: also count recall by quartile of each positive clip's level, noise floor,
+    spoken length and peak (:mod:`wakeforge.evaluation.benchmark.breakdown`).
+    """
     from wakeforge.evaluation.report import load_noise_bank
 
     suite = load_suite(suite_dir)
@@ -66,6 +71,12 @@ def run_benchmark(
         "features": info,
         "seconds": round(time.perf_counter() - t0, 1),
     }
+    if breakdown:
+        from wakeforge.evaluation.benchmark.breakdown import add_breakdowns
+
+        add_breakdowns(out, {group: [ss.files[i] for i in ss.stream_files]
+                             for (kind, group, snr), ss in sets.items()
+                             if kind == "positive" and snr is None})
     if out_dir is not None:
         write_outputs(out, Path(out_dir))
     return out
