@@ -322,6 +322,12 @@ class KokoroEngine:
                 "pip install -r requirements.txt"
             ) from None
         path = model_file(self.model_dir)
+        # The int8 model as shipped. Its 87 ConvInteger nodes take 71 % of a clip's time
+        # (onnxruntime profile, one thread); a copy with those convolutions and the MatMulIntegers
+        # rewritten as float ops on dequantised weights ran slower on this 2-core AVX2 machine
+        # (1.38 s against 1.08 s for one "computer" clip, 2026-12-08), and the clip's cost grows
+        # with its audio length, silences included (several phrases per call: cheaper per phrase
+        # but spoken faster, without pauses), so neither is used.
         opts = onnxruntime.SessionOptions()
         opts.intra_op_num_threads = self.threads
         opts.inter_op_num_threads = 1
