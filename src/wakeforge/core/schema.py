@@ -159,6 +159,7 @@ class TTSSchema:
     formant_bins: int = 3
     test_voice_fraction: float = 0.2
     max_adversarial_phrases: int = 200
+    min_adversarial_distance: float = 0.0
     shard: Optional[str] = None
     progress: bool = True
 
@@ -171,6 +172,7 @@ class TTSSchema:
         for name in ("speaker_mixes", "kokoro_blends"):
             _at_least("tts", name, getattr(self, name), 0)
         _within("tts", "test_voice_fraction", self.test_voice_fraction, 0.0, 1.0)
+        _within("tts", "min_adversarial_distance", self.min_adversarial_distance, 0.0, 10.0)
         _within("tts", "kokoro_blend_spread", self.kokoro_blend_spread, 1.0, 4.0)
         _within("tts", "kokoro_rate", self.kokoro_rate, 0.5, 3.0)
         for name in ("engine_weights", "general_engine_weights", "positive_engine_weights"):

@@ -49,6 +49,7 @@ class GenerateSettings:
     custom_negative_phrases: list[str] = field(default_factory=list)
     adversarial_fraction: float = 0.15
     max_adversarial_phrases: int = 200
+    min_adversarial_distance: float = 0.0
     positive_paths: list[str] = field(default_factory=list)
     min_clip_duration_s: float = 0.3
     max_clip_duration_s: float = 1.9
@@ -137,6 +138,7 @@ class GenerateSettings:
             custom_negative_phrases=str_list(data.get("custom_negative_phrases")),
             adversarial_fraction=float(data.get("adversarial_fraction", 0.15)),
             max_adversarial_phrases=int(tts.get("max_adversarial_phrases", 200)),
+            min_adversarial_distance=float(tts.get("min_adversarial_distance", 0.0)),
             positive_paths=str_list(data.get("positive_paths")),
             min_clip_duration_s=float(data.get("min_clip_duration_s", 0.3)),
             max_clip_duration_s=float(data.get("max_clip_duration_s", 1.9)),

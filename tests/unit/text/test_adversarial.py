@@ -64,3 +64,18 @@ def test_phonetics_helpers() -> None:
     assert canonical(("AH0", "IH0")) == ("@", "@")
     assert segment_phones(("HH", "EY", "JH", "AA", "R"), max_words=3) is not None
     assert all(w != "hey" for w, _ in word_neighbours("hey"))
+
+
+def test_min_distance_leaves_out_the_closest_and_keeps_custom() -> None:
+    cands = adversarial_candidates("view glass", ["view gless"])
+    near = {normalize_phrase(c.text) for c in cands if c.source != "custom" and c.distance < 1.0}
+    assert {"hue glass", "view gloss"} <= near         # one close phone substitution each
+    out = adversarial_phrases("view glass", ["view gless"], max_phrases=300, min_distance=1.0)
+    assert out[0] == "view gless"                     # custom phrases always kept
+    assert not ({normalize_phrase(p) for p in out[1:]} & near)
+    assert {"glass", "view"} <= set(out)              # partials are far (3-4)
+    assert all(c.distance >= 1.0 for c in cands
+               if c.source != "custom" and normalize_phrase(c.text) in set(out[1:]))
+    assert len(out) < len(adversarial_phrases("view glass", ["view gless"], max_phrases=300))
+    with pytest.raises(ValueError, match="min_distance"):
+        adversarial_phrases("view glass", min_distance=-0.5)

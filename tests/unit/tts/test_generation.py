@@ -241,6 +241,37 @@ def test_settings_from_hydra_config(tmp_path: Path) -> None:
     assert s.phrases == ["ok nabu", "hey nabu"] and s.shard == (1, 3) and s.engines == ["tone"]
     assert s.counts()["positive_train"] == cfg.data.n_samples
     assert s.work_dir.name == "ok_nabu" and s.pitch_semitones == (-3.0, 3.0)
+    assert s.min_adversarial_distance == 0.0
+    s2 = GenerateSettings.from_config(compose_config(
+        [f"paths.root_dir={tmp_path}", "tts.min_adversarial_distance=1.0"], output_dir=tmp_path))
+    assert s2.min_adversarial_distance == 1.0
+
+
+def test_min_adversarial_distance_reaches_the_planned_negatives(tmp_path: Path) -> None:
+    """The planner's adversarial texts follow tts.min_adversarial_distance; bad values are
+    rejected by the config schema with the key's name."""
+    from wakeforge.core.config import compose_config
+    from wakeforge.core.errors import ConfigError
+    from wakeforge.generation.text.adversarial import adversarial_candidates
+    from wakeforge.generation.text.phrases import normalize_phrase
+
+    close = {normalize_phrase(c.text) for c in adversarial_candidates("view glass")
+             if c.distance < 1.0}
+    assert "view gless" in close
+    kept = {}
+    for d in (0.0, 1.0):
+        s = _settings(tmp_path / str(d), phrases=["view glass"], max_adversarial_phrases=300,
+                      min_adversarial_distance=d)
+        planner = build_planner(s, build_engines(s))
+        kept[d] = {normalize_phrase(t) for t in planner.adversarial}
+    assert close <= kept[0.0]
+    assert not (close & kept[1.0])
+    assert kept[1.0] == kept[0.0] - close and {"glass", "view"} <= kept[1.0]
+    from wakeforge.core.schema import validate
+
+    with pytest.raises(ConfigError, match="tts.min_adversarial_distance"):
+        validate(compose_config([f"paths.root_dir={tmp_path}", "tts.min_adversarial_distance=-1"],
+                                output_dir=tmp_path))
 
 
 def test_dataclass_defaults_match_the_yaml_defaults(tmp_path: Path) -> None:
@@ -268,6 +299,7 @@ def test_dataclass_defaults_match_the_yaml_defaults(tmp_path: Path) -> None:
         "formant_bins",
         "test_voice_fraction",
         "max_adversarial_phrases",
+        "min_adversarial_distance",
         "kokoro_rate",
         "kokoro_blend_spread",
         "n_samples",

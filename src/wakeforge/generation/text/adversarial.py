@@ -27,6 +27,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import itertools
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -310,9 +311,24 @@ def adversarial_phrases(
     *,
     max_phrases: int = 200,
     seed: int = 0,
+    min_distance: float = 0.0,
 ) -> list[str]:
-    """Up to ``max_phrases`` distinct near-miss phrases (custom first, then partials, closest)."""
+    """Up to ``max_phrases`` distinct near-miss phrases (custom first, then partials, closest).
+
+    ``min_distance`` leaves out generated candidates closer than that to the phrase (phonetic
+    distance of :func:`~wakeforge.generation.text.phonemes.phonetic_distance`: 0.5 is one
+    close phone substitution, such as "view gless" or "hue glass" for "view glass"); the user's
+    ``custom_negative_phrases`` are always kept.
+
+    Example:
+        >>> near = adversarial_phrases("view glass", max_phrases=300)
+        >>> far = adversarial_phrases("view glass", max_phrases=300, min_distance=1.0)
+        >>> "view gless" in near, "view gless" in far, "glass" in far
+        (True, False, True)
+    """
+    if not math.isfinite(float(min_distance)) or min_distance < 0:
+        raise ValueError(f"min_distance must be >= 0, got {min_distance}")
     cands = adversarial_candidates(phrase, custom_negative_phrases, seed=seed)
     custom = [c.text for c in cands if c.source == "custom"]
-    rest = [c.text for c in cands if c.source != "custom"]
+    rest = [c.text for c in cands if c.source != "custom" and c.distance >= min_distance]
     return custom + rest[: max(0, max_phrases - len(custom))]

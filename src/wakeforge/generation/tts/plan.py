@@ -216,10 +216,12 @@ class ClipPlanner:
 
 
 @functools.lru_cache(maxsize=8)
-def _adversarial(phrases: tuple[str, ...], max_phrases: int, seed: int) -> tuple[str, ...]:
+def _adversarial(phrases: tuple[str, ...], max_phrases: int, seed: int,
+                 min_distance: float = 0.0) -> tuple[str, ...]:
     from wakeforge.generation.text.adversarial import adversarial_phrases
 
-    return tuple(adversarial_phrases(phrases, (), max_phrases=max_phrases, seed=seed))
+    return tuple(adversarial_phrases(phrases, (), max_phrases=max_phrases, seed=seed,
+                                     min_distance=min_distance))
 
 
 def build_planner(s: GenerateSettings, engines: Mapping[str, Any]) -> ClipPlanner:
@@ -228,7 +230,8 @@ def build_planner(s: GenerateSettings, engines: Mapping[str, Any]) -> ClipPlanne
 
     positives = positive_variants(s.phrases)
     adversarial = (
-        list(_adversarial(tuple(s.phrases), s.max_adversarial_phrases, s.seed))
+        list(_adversarial(tuple(s.phrases), s.max_adversarial_phrases, s.seed,
+                          s.min_adversarial_distance))
         if s.adversarial_fraction > 0
         else []
     )
